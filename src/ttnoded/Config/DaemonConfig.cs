@@ -1,0 +1,52 @@
+namespace Ttnoded.Config;
+
+/// <summary>Everything the configuration file can set. Defaults are those of the packaged service.</summary>
+public sealed class DaemonConfig
+{
+    public string? Socket { get; set; }
+    public string? StateDir { get; set; }
+    public string? LogDir { get; set; }
+    public string? Sysroot { get; set; }
+
+    /// <summary>Group that owns the socket (mode 0660): its members may talk to the daemon.</summary>
+    public string SocketGroup { get; set; } = "ttnode";
+
+    /// <summary>Members of this group (and root) may do everything: allocations, node settings, other users' jobs.</summary>
+    public string AdminGroup { get; set; } = "ttadmin";
+
+    /// <summary>Minimum level written to the log file and the journal (Serilog level names).</summary>
+    public string LogLevel { get; set; } = "Information";
+
+    public TrustConfig Trust { get; } = new();
+    public JobsConfig Jobs { get; } = new();
+    public EngineConfig Engine { get; } = new();
+}
+
+/// <summary>Who may sign the model bundles this node imports.</summary>
+public sealed class TrustConfig
+{
+    /// <summary><c>strict</c> (signature by a trusted key required), <c>warn</c> or <c>off</c>.</summary>
+    public string Policy { get; set; } = "strict";
+    public string KeysDir { get; set; } = "/etc/ttnoded/trusted-keys";
+}
+
+/// <summary>Queue bounds, concurrency and retention of inference jobs.</summary>
+public sealed class JobsConfig
+{
+    public int MaxQueued { get; set; } = 1000;
+    public int MaxQueuedPerUser { get; set; } = 100;
+    public int MaxRunning { get; set; } = 4;
+    public int RetentionHours { get; set; } = 168;
+    public int RetentionCount { get; set; } = 10000;
+    /// <summary>What happens to jobs found running after a crash: <c>requeue</c> or <c>fail</c> (reason "interrupted").</summary>
+    public string OnRestart { get; set; } = "requeue";
+}
+
+/// <summary>The built-in Llama engine.</summary>
+public sealed class EngineConfig
+{
+    /// <summary>Worker threads; 0 means one per physical core.</summary>
+    public int Threads { get; set; }
+    /// <summary>How long an unused model stays loaded.</summary>
+    public int KeepAliveSeconds { get; set; } = 300;
+}
