@@ -1,0 +1,31 @@
+namespace TtEngine.Model;
+
+/// <summary>Options fixed when a model is loaded.</summary>
+public sealed class EngineOptions
+{
+    /// <summary>Threads used for matrix-vector products (caller included). 0 = one per logical core.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>
+    /// Default per-sequence KV-cache capacity in tokens when <see cref="LlamaModel.CreateSequence"/> is not given one.
+    /// 0 = min(trained context length, 4096).
+    /// </summary>
+    public int DefaultContextLength { get; init; }
+}
+
+/// <summary>Thrown when a sequence would grow past its context (KV cache) capacity.</summary>
+public sealed class ContextLimitExceededException : InvalidOperationException
+{
+    /// <summary>Creates the exception.</summary>
+    public ContextLimitExceededException(int position, int capacity)
+        : base($"context limit reached: position {position} is past the sequence capacity of {capacity} tokens")
+    {
+        Position = position;
+        Capacity = capacity;
+    }
+
+    /// <summary>The position that did not fit.</summary>
+    public int Position { get; }
+    /// <summary>The sequence capacity.</summary>
+    public int Capacity { get; }
+}

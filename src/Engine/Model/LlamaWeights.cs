@@ -1,0 +1,137 @@
+using TtEngine.Gguf;
+using TtEngine.Kernels;
+using TtEngine.Runtime;
+using TtEngine.Tensors;
+
+namespace TtEngine.Model;
+
+/// <summary>A weight matrix viewed in the mapped file: Rows rows of Cols elements, each RowBytes long.</summary>
+internal unsafe struct Matrix
+{
+    public byte* Data;      // [Rows][RowBytes]
+    public GgmlType Type;
+    public int Rows;
+    public int Cols;
+    public long RowBytes;
+    public delegate*<byte*, float*, int, float> Dot;
+}
+
+/// <summary>Per-block weights: norms copied to native floats, matrices are views into the map.</summary>
+internal unsafe struct LayerWeights
+{
+    public float* AttnNorm; // [dim]
+    public Matrix Q;        // [qDim rows][dim]
+    public Matrix K;        // [kvDim][dim]
+    public Matrix V;        // [kvDim][dim]
+    public Matrix O;        // [dim][qDim]
+    public float* FfnNorm;  // [dim]
+    public Matrix Gate;     // [ff][dim]
+    public Matrix Up;       // [ff][dim]
+    public Matrix Down;     // [dim][ff]
+}
+
+internal sealed unsafe class LlamaWeights : IDisposable
+{
+    public Matrix TokenEmbedding;   // [vocab][dim]
+    public Matrix Output;           // [vocab][dim], the embedding when tied
+    public float* OutputNorm;       // [dim]
+    public float* RopeInvFreq;      // [ropeDim/2]: base^(-2i/ropeDim) / freq_factor[i] / linear scale
+    public LayerWeights[] Layers = [];
+    public bool TiedEmbeddings;
+    private NativeBuffer? _floats;
+
+    public static LlamaWeights Load(GgufFile f, out LlamaConfig config)
+    {
+        if (!f.TryGetTensor("token_embd.weight", out var embInfo))
+            throw new GgufFormatException(f.Path, "tensor 'token_embd.weight'", "missing");
+        if (embInfo.Dimensions.Count != 2 || embInfo.Dimensions[1] > int.MaxValue)
+            throw new GgufFormatException(f.Path, "tensor 'token_embd.weight'", $"shape [{string.Join(", ", embInfo.Dimensions)}] is not [dim, vocab]");
+        config = LlamaConfig.FromGguf(f, (int)embInfo.Dimensions[1]);
+        LlamaConfig c = config;
+        var w = new LlamaWeights();
+        int dim = c.EmbeddingLength;
+        w.TokenEmbedding = Mat(f, "token_embd.weight", dim, c.VocabSize);
+        w.TiedEmbeddings = !f.TryGetTensor("output.weight", out _);
+        w.Output = w.TiedEmbeddings ? w.TokenEmbedding : Mat(f, "output.weight", dim, c.VocabSize);
+
+        long floats = dim + c.RopeDimensionCount / 2 + (long)c.BlockCount * 2 * dim;
+        w._floats = new NativeBuffer(floats * 4);
+        float* p = w._floats.Floats;
+        w.OutputNorm = Vec(f, "output_norm.weight", dim, ref p);
+        w.RopeInvFreq = p;
+        p += c.RopeDimensionCount / 2;
+        int half = c.RopeDimensionCount / 2;
+        // Llama 3.1 stores its frequency scaling as rope_freqs.weight: theta_i is divided by factor_i
+        float[] factors = new float[half];
+        bool hasFactors = f.TryGetTensor("rope_freqs.weight", out _);
+        if (hasFactors)
+        {
+            fixed (float* fb = factors)
+            {
+                float* tmp = fb;
+                Vec(f, "rope_freqs.weight", half, ref tmp);
+            }
+        }
+        for (int i = 0; i < half; i++)
+        {
+            float inv = 1f / MathF.Pow(c.RopeFreqBase, 2 * i / (float)c.RopeDimensionCount);
+            if (hasFactors) inv /= factors[i];
+            w.RopeInvFreq[i] = inv / c.RopeLinearScale;
+        }
+
+        w.Layers = new LayerWeights[c.BlockCount];
+        for (int l = 0; l < c.BlockCount; l++)
+        {
+            string b = $"blk.{l}.";
+            ref LayerWeights L = ref w.Layers[l];
+            L.AttnNorm = Vec(f, b + "attn_norm.weight", dim, ref p);
+            L.Q = Mat(f, b + "attn_q.weight", dim, c.QueryDim);
+            L.K = Mat(f, b + "attn_k.weight", dim, c.KvDim);
+            L.V = Mat(f, b + "attn_v.weight", dim, c.KvDim);
+            L.O = Mat(f, b + "attn_output.weight", c.QueryDim, dim);
+            L.FfnNorm = Vec(f, b + "ffn_norm.weight", dim, ref p);
+            L.Gate = Mat(f, b + "ffn_gate.weight", dim, c.FeedForwardLength);
+            L.Up = Mat(f, b + "ffn_up.weight", dim, c.FeedForwardLength);
+            L.Down = Mat(f, b + "ffn_down.weight", c.FeedForwardLength, dim);
+        }
+        return w;
+    }
+
+    private static GgufTensorInfo Find(GgufFile f, string name, long ne0, long ne1)
+    {
+        if (!f.TryGetTensor(name, out var t)) throw new GgufFormatException(f.Path, $"tensor '{name}'", "missing");
+        var d = t.Dimensions;
+        bool ok = ne1 < 0
+            ? d.Count == 1 && d[0] == ne0
+            : d.Count == 2 && d[0] == ne0 && d[1] == ne1;
+        if (!ok)
+            throw new GgufFormatException(f.Path, $"tensor '{name}'",
+                $"shape [{string.Join(", ", d)}] is not the expected [{ne0}{(ne1 < 0 ? "" : ", " + ne1)}]");
+        return t;
+    }
+
+    private static Matrix Mat(GgufFile f, string name, int cols, int rows)
+    {
+        var t = Find(f, name, cols, rows);
+        if (!Quants.IsSupported(t.Type))
+            throw new GgufFormatException(f.Path, $"tensor '{name}'", $"type {t.Type} is not supported");
+        return new Matrix
+        {
+            Data = f.GetTensorPointer(t), Type = t.Type, Rows = rows, Cols = cols,
+            RowBytes = GgmlTypeInfo.RowBytes(t.Type, cols), Dot = Dot.Get(t.Type),
+        };
+    }
+
+    private static float* Vec(GgufFile f, string name, int n, ref float* dst)
+    {
+        var t = Find(f, name, n, -1);
+        if (!Quants.IsSupported(t.Type))
+            throw new GgufFormatException(f.Path, $"tensor '{name}'", $"type {t.Type} is not supported");
+        Quants.Dequantize(t.Type, f.GetTensorPointer(t), dst, n);
+        float* r = dst;
+        dst += n;
+        return r;
+    }
+
+    public void Dispose() => _floats?.Dispose();
+}

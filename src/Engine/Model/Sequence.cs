@@ -1,0 +1,104 @@
+using TtEngine.Runtime;
+
+namespace TtEngine.Model;
+
+/// <summary>
+/// One conversation's state: its KV cache (capacity fixed at creation) and scratch buffers. Create with
+/// <see cref="LlamaModel.CreateSequence"/>; several can be alive at once over the same model. A sequence is used by one
+/// thread at a time; forward passes of different sequences are serialised by the model.
+/// </summary>
+public sealed unsafe class Sequence : IDisposable
+{
+    private readonly LlamaModel _model;
+    private readonly NativeBuffer _kv;
+    private readonly NativeBuffer _scratch;
+    internal float* KeyCache;    // [layers][capacity][kvDim]
+    internal float* ValueCache;  // [layers][capacity][kvDim]
+    internal float* X;           // [dim] residual stream
+    internal float* Xb;          // [dim]
+    internal float* Q;           // [qDim]
+    internal float* AttOut;      // [qDim]
+    internal float* Att;         // [capacity] scores of one head
+    internal float* Hb;          // [ff]
+    internal float* Hb2;         // [ff]
+    internal float* LogitsBuf;   // [vocab]
+    private bool _disposed;
+
+    internal Sequence(LlamaModel model, int capacity)
+    {
+        _model = model;
+        var c = model.Config;
+        Capacity = capacity;
+        long kvFloats = checked((long)c.BlockCount * capacity * c.KvDim);
+        _kv = new NativeBuffer(checked(kvFloats * 2 * 4));
+        KeyCache = _kv.Floats;
+        ValueCache = _kv.Floats + kvFloats;
+        long Round(long n) => (n + 15) / 16 * 16; // keep every buffer 64-byte aligned
+        long scratch = Round(c.EmbeddingLength) * 2 + Round(c.QueryDim) * 2 + Round(capacity) + Round(c.FeedForwardLength) * 2 + Round(c.VocabSize);
+        _scratch = new NativeBuffer(scratch * 4);
+        float* p = _scratch.Floats;
+        X = p; p += Round(c.EmbeddingLength);
+        Xb = p; p += Round(c.EmbeddingLength);
+        Q = p; p += Round(c.QueryDim);
+        AttOut = p; p += Round(c.QueryDim);
+        Att = p; p += Round(capacity);
+        Hb = p; p += Round(c.FeedForwardLength);
+        Hb2 = p; p += Round(c.FeedForwardLength);
+        LogitsBuf = p;
+    }
+
+    /// <summary>The model this sequence belongs to.</summary>
+    public LlamaModel Model => _model;
+
+    /// <summary>Tokens held in the KV cache (the next token's position).</summary>
+    public int Position { get; internal set; }
+
+    /// <summary>Maximum number of tokens this sequence can hold.</summary>
+    public int Capacity { get; }
+
+    /// <summary>Logits produced by the last <see cref="Prefill"/> or <see cref="Decode"/> (vocab-sized; valid until the next call).</summary>
+    public ReadOnlySpan<float> Logits => new(LogitsBuf, _model.Config.VocabSize);
+
+    /// <summary>
+    /// Feeds <paramref name="tokens"/> at positions Position.. and returns the logits after the last one.
+    /// Throws <see cref="ContextLimitExceededException"/> (before touching the cache) if they do not fit.
+    /// </summary>
+    public ReadOnlySpan<float> Prefill(ReadOnlySpan<int> tokens, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (tokens.IsEmpty) throw new ArgumentException("no tokens to prefill", nameof(tokens));
+        if ((long)Position + tokens.Length > Capacity) throw new ContextLimitExceededException(Position + tokens.Length - 1, Capacity);
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            _model.Forward(this, tokens[i], computeLogits: i == tokens.Length - 1);
+        }
+        return Logits;
+    }
+
+    /// <summary>Feeds one token and returns the next-token logits.</summary>
+    public ReadOnlySpan<float> Decode(int token)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Position >= Capacity) throw new ContextLimitExceededException(Position, Capacity);
+        _model.Forward(this, token, computeLogits: true);
+        return Logits;
+    }
+
+    /// <summary>Forgets cached tokens from <paramref name="position"/> on (0 clears the sequence).</summary>
+    public void Truncate(int position)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(position);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(position, Position);
+        Position = position;
+    }
+
+    /// <summary>Frees the KV cache.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _kv.Dispose();
+        _scratch.Dispose();
+    }
+}

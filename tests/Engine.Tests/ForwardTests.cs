@@ -1,0 +1,175 @@
+using System.Text.Json;
+using TtEngine.Gguf;
+using TtEngine.Model;
+using TtEngine.Tensors;
+
+namespace TtEngine.Tests;
+
+public class ForwardTests
+{
+    private static (int[] prompt, int[] generated, float[][] logits) Golden(string name)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(TestData.Model("stories260K", "golden", name)));
+        var r = doc.RootElement;
+        int[] prompt = r.GetProperty("prompt_tokens").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        int[] gen = r.GetProperty("generated_tokens").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        float[][] logits = r.GetProperty("logits_pos0_1_2").EnumerateArray()
+            .Select(a => a.EnumerateArray().Select(e => e.GetSingle()).ToArray()).ToArray();
+        return (prompt, gen, logits);
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> v)
+    {
+        int best = 0;
+        for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+
+    [Theory]
+    [InlineData("greedy_from_bos_200.json", 1)]
+    [InlineData("greedy_once_upon_a_time_64.json", 1)]
+    [InlineData("greedy_once_upon_a_time_64.json", 2)]
+    public void Stories260K_GreedyAndLogits_MatchGolden(string golden, int threads)
+    {
+        var (prompt, expected, logits) = Golden(golden);
+        using var model = LlamaModel.Load(TestData.Stories260K, new EngineOptions { Threads = threads });
+        Assert.Equal(512, model.Config.VocabSize);
+        Assert.False(model.TiedEmbeddings);
+        using var seq = model.CreateSequence(512);
+        var all = new List<int>(prompt);
+        var generated = new List<int>();
+        // teacher-force the prompt one position at a time so positions 0..2 can be checked
+        int total = prompt.Length + expected.Length;
+        for (int pos = 0; pos < total - 1 + 1 && generated.Count < expected.Length; pos++)
+        {
+            ReadOnlySpan<float> l = seq.Decode(all[pos]);
+            if (pos < 3)
+                for (int i = 0; i < 512; i++)
+                    Assert.True(Math.Abs(l[i] - logits[pos][i]) <= 1e-4f, $"pos {pos} logit {i}: {l[i]} vs {logits[pos][i]}");
+            if (pos >= prompt.Length - 1)
+            {
+                int next = ArgMax(l);
+                generated.Add(next);
+                all.Add(next);
+            }
+        }
+        Assert.Equal(expected, generated);
+    }
+
+    [Fact]
+    public void Prefill_EqualsTokenByToken()
+    {
+        using var model = LlamaModel.Load(TestData.Stories260K);
+        using var a = model.CreateSequence(64);
+        using var b = model.CreateSequence(64);
+        int[] prompt = [1, 403, 407, 261, 378];
+        float[] viaPrefill = a.Prefill(prompt).ToArray();
+        float[] viaDecode = [];
+        foreach (int t in prompt) viaDecode = b.Decode(t).ToArray();
+        Assert.Equal(viaDecode, viaPrefill);
+        Assert.Equal(5, a.Position);
+    }
+
+    [Fact]
+    public void ContextLimit_ThrowsClearError()
+    {
+        using var model = LlamaModel.Load(TestData.Stories260K);
+        using var seq = model.CreateSequence(4);
+        seq.Prefill([1, 2, 3]);
+        seq.Decode(5);
+        var ex = Assert.Throws<ContextLimitExceededException>(() => seq.Decode(6));
+        Assert.Contains("capacity of 4", ex.Message);
+        Assert.Throws<ContextLimitExceededException>(() => model.CreateSequence(4).Prefill([1, 2, 3, 4, 5]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.CreateSequence(4096));
+    }
+
+    [Fact]
+    public void Sequences_AreIndependent()
+    {
+        using var model = LlamaModel.Load(TestData.Stories260K);
+        using var a = model.CreateSequence(32);
+        using var b = model.CreateSequence(32);
+        float[] a1 = a.Prefill([1, 403]).ToArray();
+        b.Prefill([1, 300, 301, 302]);
+        float[] a2 = a.Decode(407).ToArray();
+        using var c = model.CreateSequence(32);
+        c.Prefill([1, 403]);
+        Assert.Equal(a2, c.Decode(407).ToArray());
+        a.Truncate(1);
+        Assert.Equal(a1, a.Decode(403).ToArray());
+    }
+
+    public static TheoryData<string> Shapes()
+    {
+        var d = new TheoryData<string>();
+        foreach (var k in ShapeTable.Keys) d.Add(k);
+        return d;
+    }
+
+    private static readonly Dictionary<string, Shape> ShapeTable = new()
+    {
+        ["gqa1-hd64"] = new Shape(Dim: 128, Heads: 2, KvHeads: 2, HeadDim: 64, Ff: 96, Layers: 2, Vocab: 301),
+        ["gqa2-hd64-tied"] = new Shape(Dim: 256, Heads: 4, KvHeads: 2, HeadDim: 64, Ff: 160, Layers: 2, Vocab: 263, Tied: true),
+        ["gqa4-hd128"] = new Shape(Dim: 512, Heads: 4, KvHeads: 1, HeadDim: 128, Ff: 256, Layers: 1, Vocab: 517),
+        ["gqa8-hd64-partial-rope"] = new Shape(Dim: 512, Heads: 8, KvHeads: 1, HeadDim: 64, Ff: 128, Layers: 2, Vocab: 333, RopeDim: 32, FreqBase: 500000f),
+        ["gqa4-hd128-rope-freqs"] = new Shape(Dim: 256, Heads: 4, KvHeads: 1, HeadDim: 128, Ff: 128, Layers: 1, Vocab: 299, RopeFreqs: true, FreqBase: 500000f),
+        ["keylen-differs"] = new Shape(Dim: 192, Heads: 4, KvHeads: 2, HeadDim: 64, Ff: 96, Layers: 1, Vocab: 271),
+        ["q8_0"] = new Shape(Dim: 256, Heads: 4, KvHeads: 2, HeadDim: 64, Ff: 256, Layers: 2, Vocab: 300, Type: GgmlType.Q8_0),
+        ["q4_k"] = new Shape(Dim: 256, Heads: 4, KvHeads: 2, HeadDim: 64, Ff: 512, Layers: 1, Vocab: 300, Type: GgmlType.Q4_K),
+        ["q6_k-tied"] = new Shape(Dim: 256, Heads: 2, KvHeads: 1, HeadDim: 128, Ff: 256, Layers: 1, Vocab: 300, Type: GgmlType.Q6_K, Tied: true),
+        ["q4_0"] = new Shape(Dim: 128, Heads: 2, KvHeads: 1, HeadDim: 64, Ff: 128, Layers: 1, Vocab: 300, Type: GgmlType.Q4_0),
+        ["q5_k-f16"] = new Shape(Dim: 256, Heads: 4, KvHeads: 4, HeadDim: 64, Ff: 256, Layers: 1, Vocab: 300, Type: GgmlType.Q5_K),
+        ["f16"] = new Shape(Dim: 128, Heads: 2, KvHeads: 2, HeadDim: 64, Ff: 96, Layers: 1, Vocab: 300, Type: GgmlType.F16),
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void RandomWeights_AgreeWithFloat64Reference(string shapeName)
+    {
+        Shape shape = ShapeTable[shapeName];
+        string path = SyntheticModel.Write(shape, seed: shapeName.Length * 31 + 7);
+        var reference = new ReferenceForward(path);
+        using var model = LlamaModel.Load(path, new EngineOptions { Threads = 2 });
+        if (shape.Tied) Assert.True(model.TiedEmbeddings);
+        using var seq = model.CreateSequence(16);
+        var rng = new Random(5);
+        double worst = 0;
+        for (int pos = 0; pos < 12; pos++)
+        {
+            int token = rng.Next(shape.Vocab);
+            double[] want = reference.Forward(token);
+            ReadOnlySpan<float> got = seq.Decode(token);
+            double scale = Math.Max(1, want.Max(Math.Abs));
+            for (int i = 0; i < want.Length; i++)
+                worst = Math.Max(worst, Math.Abs(got[i] - want[i]) / scale);
+        }
+        Assert.True(worst < 2e-4, $"{shape}: worst relative logit error {worst}");
+        File.Delete(path);
+    }
+
+    [Fact]
+    public void Load_MissingTensor_NamesIt()
+    {
+        var w = new GgufWriter();
+        w.AddString("general.architecture", "llama");
+        var ex = Assert.Throws<GgufFormatException>(() =>
+        {
+            string p = TestData.TempFile("bad.gguf");
+            w.WriteTo(p);
+            LlamaModel.Load(p);
+        });
+        Assert.Contains("token_embd.weight", ex.Message);
+    }
+
+    [Fact]
+    public void Load_WrongArchitecture_Rejected()
+    {
+        var w = new GgufWriter();
+        w.AddString("general.architecture", "gpt2");
+        w.AddTensor("token_embd.weight", [4, 2], new float[8]);
+        string p = TestData.TempFile("arch.gguf");
+        w.WriteTo(p);
+        var ex = Assert.Throws<GgufFormatException>(() => LlamaModel.Load(p));
+        Assert.Contains("'gpt2' is not supported", ex.Message);
+    }
+}
