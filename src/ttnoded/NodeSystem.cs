@@ -32,6 +32,9 @@ public sealed class NodeSystem : IAsyncDisposable
 
     public NodeState State { get; } = new();
 
+    /// <summary>The hardware probe run before READY=1; the hardware subsystem provides it (tests may hold it back).</summary>
+    public Func<CancellationToken, Task>? ProbeHardware { get; set; }
+
     /// <summary>Runs until SIGTERM/SIGINT (or <paramref name="stop"/>); returns the process exit code.</summary>
     public async Task<int> RunAsync(CancellationToken stop = default)
     {
@@ -85,7 +88,7 @@ public sealed class NodeSystem : IAsyncDisposable
 
         State.SetStatus("probing hardware");
         notifier.Status(State.Status);
-        // (hardware probe runs here)
+        if (ProbeHardware is not null) await ProbeHardware(stop).ConfigureAwait(false);
 
         State.MarkReady("ready");
         notifier.Ready(State.Status);

@@ -1,0 +1,10 @@
+using System.CommandLine;
+using Ttctl;
+using Ttctl.Commands;
+
+// ttctl: one Command per verb, each in Commands/. Read verbs take --json; errors go to stderr with meaningful exit codes.
+var root = new RootCommand("ttctl - control ttnoded, the Tenstorrent node agent\n\n" + ExitCodes.Help);
+root.Options.Add(GlobalOptions.Socket);
+root.Subcommands.Add(VersionCommand.Create());
+root.Subcommands.Add(NodeCommand.Create());
+return await root.Parse(args).InvokeAsync();
