@@ -64,6 +64,26 @@ public static class BundleReader
         new(path, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.Read, BufferSize = 0, Options = FileOptions.SequentialScan });
 
     /// <summary>
+    /// Reads only the first entry and returns the validated manifest and its exact bytes. Verifies nothing else
+    /// (no hashes, no signature): for display, never for trust decisions.
+    /// </summary>
+    public static Task<(BundleManifest Manifest, byte[] Bytes)> ReadManifestAsync(Stream input, CancellationToken ct = default) =>
+        ReadManifestAsync(new UstarReader(input), ct);
+
+    private static async Task<(BundleManifest Manifest, byte[] Bytes)> ReadManifestAsync(UstarReader tar, CancellationToken ct)
+    {
+        var first = await tar.NextAsync(ct);
+        if (first is null) BundleThrow.Format("bundle is empty (end-of-archive marker before manifest.json)");
+        if (first.Value.Name != BundleConstants.ManifestName)
+            BundleThrow.Entry(first.Value.Name, $"found where {BundleConstants.ManifestName} must be the first entry");
+        if (first.Value.Size > BundleConstants.MaxManifestBytes)
+            BundleThrow.Entry(BundleConstants.ManifestName, $"size {first.Value.Size} exceeds limit {BundleConstants.MaxManifestBytes}");
+        var bytes = new byte[first.Value.Size];
+        await tar.ReadExactAsync(bytes, BundleConstants.ManifestName, ct);
+        return (BundleManifest.Parse(bytes), bytes);
+    }
+
+    /// <summary>
     /// Reads a bundle once and writes each payload to <paramref name="openDestination"/>(file), hashing as it writes.
     /// The destination is called only after the entry's path, kind, size and uniqueness were checked against the
     /// manifest, so nothing is written for an entry that is not listed; the returned stream is disposed by this method.
@@ -80,15 +100,7 @@ public static class BundleReader
         var tar = new UstarReader(input);
 
         // 1. manifest.json, first.
-        var first = await tar.NextAsync(ct);
-        if (first is null) BundleThrow.Format("bundle is empty (end-of-archive marker before manifest.json)");
-        if (first.Value.Name != BundleConstants.ManifestName)
-            BundleThrow.Entry(first.Value.Name, $"found where {BundleConstants.ManifestName} must be the first entry");
-        if (first.Value.Size > BundleConstants.MaxManifestBytes)
-            BundleThrow.Entry(BundleConstants.ManifestName, $"size {first.Value.Size} exceeds limit {BundleConstants.MaxManifestBytes}");
-        var manifestBytes = new byte[first.Value.Size];
-        await tar.ReadExactAsync(manifestBytes, BundleConstants.ManifestName, ct);
-        var manifest = BundleManifest.Parse(manifestBytes);
+        var (manifest, manifestBytes) = await ReadManifestAsync(tar, ct);
         var expected = manifest.Files.ToDictionary(f => f.Path, StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
 

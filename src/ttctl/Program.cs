@@ -7,4 +7,12 @@ var root = new RootCommand("ttctl - control ttnoded, the Tenstorrent node agent\
 root.Options.Add(GlobalOptions.Socket);
 root.Subcommands.Add(VersionCommand.Create());
 root.Subcommands.Add(NodeCommand.Create());
+root.Subcommands.Add(BundleCommand.Create());
+root.Subcommands.Add(SubmitCommand.Create());
+root.Subcommands.Add(StatusCommand.Create());
+root.Subcommands.Add(LogsCommand.Create());
+root.Subcommands.Add(CancelCommand.Create());
+root.Subcommands.Add(QueueCommand.Create());
+root.Subcommands.Add(AllocCommand.Create());
+root.Subcommands.Add(AuditCommand.Create());
 return await root.Parse(args).InvokeAsync();
