@@ -91,8 +91,16 @@ public static class BundleReader
     /// <paramref name="policy"/>. On failure, the destinations hold partial or unverified data: the caller (which made
     /// them, in its temporary area) deletes them. Nothing is registered here; the caller commits after success.
     /// </summary>
-    public static async Task<BundleVerification> ImportAsync(Stream input, Func<PayloadFile, Stream> openDestination,
-        TrustPolicy policy, CancellationToken ct = default)
+    public static Task<BundleVerification> ImportAsync(Stream input, Func<PayloadFile, Stream> openDestination,
+        TrustPolicy policy, CancellationToken ct = default) => ImportAsync(input, null, openDestination, policy, ct);
+
+    /// <summary>
+    /// As <see cref="ImportAsync(Stream, Func{PayloadFile, Stream}, TrustPolicy, CancellationToken)"/>, and calls
+    /// <paramref name="onManifest"/> with the validated manifest before any payload is read, so the caller can refuse
+    /// early (name already registered, hardware or engine requirements unmet) by throwing.
+    /// </summary>
+    public static async Task<BundleVerification> ImportAsync(Stream input, Action<BundleManifest>? onManifest,
+        Func<PayloadFile, Stream> openDestination, TrustPolicy policy, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(openDestination);
@@ -101,6 +109,7 @@ public static class BundleReader
 
         // 1. manifest.json, first.
         var (manifest, manifestBytes) = await ReadManifestAsync(tar, ct);
+        onManifest?.Invoke(manifest);
         var expected = manifest.Files.ToDictionary(f => f.Path, StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
 

@@ -62,6 +62,21 @@ public static class BundleWriter
         await output.FlushAsync(ct);
     }
 
+    /// <summary>Exact byte length of the bundle <see cref="WriteAsync"/> produces (for Content-Length and progress).</summary>
+    public static long BundleLength(int manifestBytes, IEnumerable<long> payloadSizes, int? signatureBytes)
+    {
+        const int B = UstarFormat.BlockSize;
+        static long Entry(long size) => B + size + UstarFormat.Padding(size);
+        long n = Entry(manifestBytes);
+        foreach (long size in payloadSizes)
+        {
+            if (size > UstarFormat.MaxOctalSize) n += Entry(UstarFormat.PaxRecord("size", size.ToString(System.Globalization.CultureInfo.InvariantCulture)).Length);
+            n += Entry(size);
+        }
+        if (signatureBytes is int s) n += Entry(s);
+        return n + 2 * B;
+    }
+
     /// <summary>Hashes a local file and returns its manifest entry.</summary>
     public static async Task<PayloadFile> DescribeFileAsync(string localPath, string bundlePath, string kind, CancellationToken ct = default)
     {
