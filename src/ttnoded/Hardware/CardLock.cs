@@ -52,7 +52,18 @@ public sealed class CardLockManager
         if (!File.Exists(path)) return null;
         using var probe = TryLock(path);   // brief test-lock, released at once
         if (probe is not null) return null;
-        return "other process: " + (Sysroot.ReadOrNull(path) ?? "?");
+        return "other process: " + (ReadUnlocked(path) ?? "?");
+    }
+
+    /// <summary>Reads the owner line without .NET's advisory LOCK_SH (which the holder's LOCK_EX would refuse).</summary>
+    private static string? ReadUnlocked(string path)
+    {
+        int fd = Native.Open(path, Native.O_RDONLY | Native.O_CLOEXEC);
+        if (fd < 0) return null;
+        using var handle = new SafeFileHandle(fd, ownsHandle: true);
+        Span<byte> buf = stackalloc byte[512];
+        int n = RandomAccess.Read(handle, buf, 0);
+        return System.Text.Encoding.UTF8.GetString(buf[..n]).Trim();
     }
 
     internal void Release(CardLease lease) => _held.TryRemove(new KeyValuePair<string, CardLease>(lease.Identity, lease));

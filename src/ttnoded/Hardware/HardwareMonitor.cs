@@ -136,7 +136,7 @@ public sealed class HardwareMonitor
         if (card is null) { reason = $"no card {identity}"; return false; }
         if (card.State is not (CardState.Usable or CardState.Locked))
         {
-            reason = $"card {identity} is {card.State.ToString().ToLowerInvariant()}: {card.StateReason}";
+            reason = $"card {identity} is {HardwarePrometheus.Wire(card.State)}: {card.StateReason}";
             return false;
         }
         lease = Locks.TryAcquire(identity, owner);

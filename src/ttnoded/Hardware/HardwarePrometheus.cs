@@ -57,7 +57,7 @@ public static class HardwarePrometheus
         Sample(w, "ttnoded_node_degraded", [], s.Health == "ok" ? 0 : 1);
     }
 
-    private static string Wire(CardState s) => s switch
+    internal static string Wire(CardState s) => s switch
     {
         CardState.Usable => "usable", CardState.Locked => "locked", CardState.Busy => "busy",
         CardState.NotReady => "not-ready", CardState.HeartbeatStopped => "heartbeat-stopped",

@@ -7,7 +7,7 @@ namespace Ttnoded.Hardware;
 internal static unsafe partial class Native
 {
     internal const int LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
-    internal const int O_RDWR = 0x2, O_APPEND = 0x400, O_CLOEXEC = 0x80000;
+    internal const int O_RDONLY = 0x0, O_RDWR = 0x2, O_APPEND = 0x400, O_CLOEXEC = 0x80000;
     internal const int S_IFMT = 0xF000, S_IFCHR = 0x2000;
     internal const int EWOULDBLOCK = 11;
 
@@ -19,6 +19,21 @@ internal static unsafe partial class Native
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     internal static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint RealpathRaw(string path, nint resolved);
+
+    [LibraryImport("libc", EntryPoint = "free")]
+    private static partial void Free(nint p);
+
+    /// <summary>realpath(3): every symlink component resolved against its real directory, as the kernel does.</summary>
+    internal static string? Realpath(string path)
+    {
+        nint p = RealpathRaw(path, 0);
+        if (p == 0) return null;
+        try { return Marshal.PtrToStringUTF8(p); }
+        finally { Free(p); }
+    }
 
     [LibraryImport("libc", EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int StatRaw(string path, byte* buffer);

@@ -62,15 +62,6 @@ internal sealed class Sysroot
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; }
     }
 
-    /// <summary>The final target of a symlink (or the path itself), as a full path; null if it does not exist.</summary>
-    public static string? Resolve(string path)
-    {
-        try
-        {
-            var target = File.ResolveLinkTarget(path, returnFinalTarget: true);
-            var full = Path.GetFullPath(target?.FullName ?? path);
-            return Directory.Exists(full) || File.Exists(full) ? full : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
-    }
+    /// <summary>The real path (all symlinks resolved, relative ones against their real directory); null if it does not exist.</summary>
+    public static string? Resolve(string path) => Native.Realpath(path);
 }

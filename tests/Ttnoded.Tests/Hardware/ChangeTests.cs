@@ -1,0 +1,121 @@
+using TtProtocol.Hardware;
+using Ttnoded.Hardware;
+
+namespace Ttnoded.Tests.Hardware;
+
+/// <summary>Cards vanishing and coming back, heartbeats stopping and resuming, stuck probes.</summary>
+public sealed class ChangeTests
+{
+    private const string Card3Port = "sys/devices/pci0000:80/0000:80:03.0";
+
+    [Fact]
+    public void Vanished_card_degrades_the_node_raises_a_change_and_is_usable_when_back()
+    {
+        using var t = new FixtureTree("loudbox");
+        var m = t.Monitor();
+        var changes = new List<CardChange>();
+        m.Changed += changes.AddRange;
+        var before = t.ProbeTwice(m);
+        Assert.Equal("ok", before.Health);
+        var id = before.Cards[3].Identity;
+
+        // Surprise removal: the PCI device and everything linking to it disappear.
+        var saved = Path.Combine(t.Base, "saved-port");
+        FixtureTree.Copy(t.P(Card3Port), saved);
+        t.Delete(Card3Port);
+        t.Time.Advance(TimeSpan.FromSeconds(2));
+        t.BumpHeartbeats();
+        var gone = m.Probe();
+        Assert.Equal("degraded", gone.Health);
+        var card = gone.Card(id)!;
+        Assert.Equal(CardState.Missing, card.State);
+        Assert.Contains("vanished", card.StateReason);
+        Assert.Equal("0100014511800004", card.Serial);        // last known identity kept
+        Assert.Equal((3, 6), (gone.Boards, gone.Chips));
+        Assert.Equal(CheckStatus.Fail, gone.Checks.Single(c => c.Name == "cards").Status);
+        var change = Assert.Single(changes);
+        Assert.Equal((id, CardChangeKind.Vanished), (change.Identity, change.Kind));
+        Assert.False(m.TryLockCard(id, "job", out _, out var why));
+        Assert.Contains("missing", why);
+
+        // Still gone on the next probe: no second event.
+        t.Time.Advance(TimeSpan.FromSeconds(2));
+        t.BumpHeartbeats();
+        m.Probe();
+        Assert.Single(changes);
+
+        // Back (rescan / reset).
+        FixtureTree.Copy(saved, t.P(Card3Port));
+        t.Time.Advance(TimeSpan.FromSeconds(2));
+        t.BumpHeartbeats();
+        m.Probe();
+        t.Time.Advance(TimeSpan.FromSeconds(2));
+        t.BumpHeartbeats();
+        var back = m.Probe();
+        Assert.Equal("ok", back.Health);
+        Assert.Equal(CardState.Usable, back.Card(id)!.State);
+        Assert.Equal((4, 8), (back.Boards, back.Chips));
+        Assert.Equal(CardChangeKind.Returned, changes[^1].Kind);
+        Assert.True(m.TryLockCard(id, "job", out var lease, out _));
+        lease!.Dispose();
+    }
+
+    [Fact]
+    public void Stopped_heartbeat_degrades_and_resumed_heartbeat_recovers()
+    {
+        using var t = new FixtureTree("n150");
+        var m = t.Monitor();
+        var changes = new List<CardChange>();
+        m.Changed += changes.AddRange;
+        t.ProbeTwice(m);
+        t.Time.Advance(TimeSpan.FromSeconds(1));
+        var stuck = m.Probe();                 // no bump: same value ≥ 1 s later
+        Assert.Equal(CardState.HeartbeatStopped, stuck.Cards[0].State);
+        Assert.False(stuck.Cards[0].Telemetry.HeartbeatAlive);
+        Assert.Equal("degraded", stuck.Health);
+        Assert.Equal(CardChangeKind.HeartbeatStopped, Assert.Single(changes).Kind);
+        t.Time.Advance(TimeSpan.FromSeconds(1));
+        t.BumpHeartbeats();
+        var alive = m.Probe();
+        Assert.Equal(CardState.Usable, alive.Cards[0].State);
+        Assert.True(alive.Cards[0].Telemetry.HeartbeatAlive);
+        Assert.Equal(CardChangeKind.HeartbeatResumed, changes[^1].Kind);
+    }
+
+    [Fact]
+    public void A_throwing_subscriber_does_not_break_probing()
+    {
+        using var t = new FixtureTree("n150");
+        var m = t.Monitor();
+        m.Changed += _ => throw new InvalidOperationException("boom");
+        t.ProbeTwice(m);
+        t.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(CardState.HeartbeatStopped, m.Probe().Cards[0].State);
+    }
+
+    [Fact]
+    public void GetSnapshot_reuses_a_fresh_snapshot_and_reprobes_a_stale_one()
+    {
+        using var t = new FixtureTree("n150");
+        var m = t.Monitor();
+        var first = m.GetSnapshot(TimeSpan.FromSeconds(1));
+        Assert.Same(first, m.GetSnapshot(TimeSpan.FromSeconds(1)));
+        t.Time.Advance(TimeSpan.FromSeconds(2));
+        Assert.NotSame(first, m.GetSnapshot(TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public async Task Watcher_notices_a_vanished_card_on_its_own()
+    {
+        using var t = new FixtureTree("loudbox");
+        var m = new HardwareMonitor(t.Root, t.LockDir);   // real clock
+        var seen = new TaskCompletionSource<CardChange>(TaskCreationOptions.RunContinuationsAsynchronously);
+        m.Changed += cs => { foreach (var c in cs) if (c.Kind == CardChangeKind.Vanished) seen.TrySetResult(c); };
+        await using var w = new HardwareChangeWatcher(m, TimeSpan.FromMilliseconds(50));
+        m.Probe();
+        w.Start();
+        t.Delete(Card3Port);
+        var change = await seen.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Contains("0000:85:00.0", change.Identity);
+    }
+}
