@@ -7,5 +7,6 @@ var root = new RootCommand("ttctl - control ttnoded, the Tenstorrent node agent\
 root.Options.Add(GlobalOptions.Socket);
 root.Subcommands.Add(VersionCommand.Create());
 root.Subcommands.Add(NodeCommand.Create());
+root.Subcommands.Add(CardListCommand.Create());
 root.Subcommands.Add(BundleCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -10,6 +10,7 @@ internal static class NodeCommand
     {
         var node = new Command("node", "Node status and health checks");
         node.Subcommands.Add(Status());
+        node.Subcommands.Add(NodeCheckCommand.Create());
         return node;
     }
 
