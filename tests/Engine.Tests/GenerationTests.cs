@@ -67,13 +67,38 @@ public class GenerationTests
     }
 
     [Fact]
-    public void Generate_StopsOnEos()
+    public void Generate_StopsOnEos_WithoutEmittingIt()
     {
-        // a sampler that can only pick EOS: bias via a huge repeat penalty is not enough, so feed a prompt and force max
-        var r = Stories.Value.Generate("Once upon a time", new GenerationOptions { MaxTokens = 400, Sampling = SamplingOptions.Greedy });
-        // stories260K ends stories with EOS eventually or hits the limit; either way the reason must be consistent
-        if (r.StopReason == StopReason.EndOfGeneration) Assert.True(Stories.Value.Tokenizer.IsEndOfGeneration(r.Tokens[^1]));
-        else Assert.Equal(StopReason.MaxTokens, r.StopReason);
+        var m = Stories.Value;
+        var eos = new Dictionary<int, float> { [m.Tokenizer.EosId] = 1000f };
+        var biased = new GenerationOptions { MaxTokens = 50, Sampling = new SamplingOptions { Temperature = 0, LogitBias = eos } };
+        var r = m.Generate("Once upon a time", biased);
+        Assert.Equal(StopReason.EndOfGeneration, r.StopReason);
+        Assert.Equal([m.Tokenizer.EosId], r.Tokens);
+        Assert.Equal("", r.Text);
+        var ignore = new GenerationOptions { MaxTokens = 3, StopOnEndOfGeneration = false, Sampling = new SamplingOptions { Temperature = 0, LogitBias = eos } };
+        Assert.Equal(StopReason.MaxTokens, m.Generate("Once upon a time", ignore).StopReason);
+    }
+
+    [Fact]
+    public void Sampler_LogitBias_BansToken()
+    {
+        float[] logits = [1f, 5f, 2f];
+        var s = new Sampler(new SamplingOptions { Temperature = 0, LogitBias = new Dictionary<int, float> { [1] = float.NegativeInfinity } }, 3);
+        Assert.Equal(2, s.Sample(logits, []));
+    }
+
+    [Fact]
+    public void Decode_SteadyState_AllocatesNothing()
+    {
+        using var model = LlamaModel.Load(TestData.Stories260K, new EngineOptions { Threads = 2 });
+        using var seq = model.CreateSequence(256);
+        seq.Prefill([1, 403, 407]);
+        for (int i = 0; i < 5; i++) seq.Decode(261); // warm up (JIT, lazy statics)
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++) seq.Decode(261 + i % 50);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
     }
 
     [Fact]

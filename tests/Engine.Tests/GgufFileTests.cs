@@ -152,6 +152,67 @@ public class GgufFileTests
     }
 
     [Fact]
+    public void Open_Version2_Accepted()
+    {
+        byte[] d = SmallFile();
+        d[4] = 2; // v2 and v3 share the little-endian layout
+        using var f = GgufFile.Open(WriteTemp(d));
+        Assert.Equal(2u, f.Version);
+        Assert.Equal(2, f.Tensors.Count);
+    }
+
+    [Fact]
+    public void Open_NestedArray_Rejected()
+    {
+        var w = new GgufWriter();
+        w.AddInt32Array("ia", [1]);
+        var ms = new MemoryStream();
+        w.WriteTo(ms);
+        byte[] d = ms.ToArray();
+        // key "ia": 24 + 8 + 2 = 34 → value type u32 (Array), then element type at 38
+        BitConverter.GetBytes((uint)GgufValueType.Array).CopyTo(d, 38);
+        AssertBad(d, "nested arrays");
+    }
+
+    [Fact]
+    public void Open_BadAlignment_Rejected()
+    {
+        var w = new GgufWriter();
+        w.AddUInt32("general.alignment", 48);
+        var ms = new MemoryStream();
+        w.WriteTo(ms);
+        AssertBad(ms.ToArray(), "48 is not a non-zero power of two");
+    }
+
+    [Fact]
+    public void Fuzz_RealFileHeader_MutationsNeverCrash()
+    {
+        byte[] good = File.ReadAllBytes(TestData.Stories260K);
+        var rng = new Random(99);
+        int rejected = 0;
+        for (int iter = 0; iter < 150; iter++)
+        {
+            byte[] d = (byte[])good.Clone();
+            if (iter % 3 == 0) d = d.AsSpan(0, rng.Next(14300)).ToArray(); // truncated inside the header or tensor table
+            else
+                for (int k = 0; k < 1 + rng.Next(3); k++) d[rng.Next(14176)] = (byte)rng.Next(256);
+            string p = WriteTemp(d);
+            try
+            {
+                using var f = GgufFile.Open(p);
+                foreach (var t in f.Tensors) Assert.True(t.FileOffset + t.ByteSize <= d.Length);
+                f.TryGetStringArray("tokenizer.ggml.tokens", out _);
+            }
+            catch (GgufFormatException)
+            {
+                rejected++;
+            }
+            File.Delete(p);
+        }
+        Assert.True(rejected >= 50, $"rejected {rejected}");
+    }
+
+    [Fact]
     public void Open_HugeTensorCount_Rejected()
     {
         byte[] d = SmallFile();

@@ -19,6 +19,8 @@ public sealed class SamplingOptions
     public float FrequencyPenalty { get; init; }
     /// <summary>Penalty window (tokens).</summary>
     public int PenaltyLastN { get; init; } = 64;
+    /// <summary>Added to the logits of the given token ids before anything else (e.g. -inf bans a token).</summary>
+    public IReadOnlyDictionary<int, float>? LogitBias { get; init; }
     /// <summary>RNG seed; the same seed and input give the same output. Null = random.</summary>
     public ulong? Seed { get; init; }
 
@@ -27,7 +29,7 @@ public sealed class SamplingOptions
 }
 
 /// <summary>
-/// Picks the next token: penalties → top-k → top-p → min-p → temperature → draw (llama.cpp's default chain order).
+/// Picks the next token: logit bias → penalties → top-k → top-p → min-p → temperature → draw (llama.cpp's default chain order).
 /// Holds all working buffers; allocation-free per token. Not thread-safe (one per sequence).
 /// </summary>
 public sealed class Sampler
@@ -59,6 +61,9 @@ public sealed class Sampler
         if (n > _logits.Length) throw new ArgumentException("more logits than the vocabulary size", nameof(logits));
         Span<float> l = _logits.AsSpan(0, n);
         logits.CopyTo(l);
+        if (_o.LogitBias is { } bias)
+            foreach (var (id, b) in bias)
+                if ((uint)id < (uint)n) l[id] += b;
         ApplyPenalties(l, history);
 
         if (_o.Temperature <= 0) return ArgMax(l);
