@@ -9,4 +9,5 @@ root.Subcommands.Add(VersionCommand.Create());
 root.Subcommands.Add(NodeCommand.Create());
 root.Subcommands.Add(CardListCommand.Create());
 root.Subcommands.Add(BundleCommand.Create());
+root.Subcommands.Add(ModelCommand.Create());
 return await root.Parse(args).InvokeAsync();
