@@ -47,6 +47,9 @@ public sealed class InstallTests(PackagesFixture pkg)
             { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             psi.Environment.Remove("NOTIFY_SOCKET");
             daemon = Process.Start(psi)!;
+            // Drain both pipes from the start: an unread pipe would block the daemon, a ReadToEnd would block the test.
+            var daemonOut = daemon.StandardOutput.ReadToEndAsync();
+            var daemonErr = daemon.StandardError.ReadToEndAsync();
             string status = "";
             for (int i = 0; i < 120 && !daemon.HasExited; i++)
             {
@@ -54,7 +57,7 @@ public sealed class InstallTests(PackagesFixture pkg)
                 if (code == 0) break;
                 await Task.Delay(250);
             }
-            Assert.False(daemon.HasExited, "ttnoded exited: " + await daemon.StandardError.ReadToEndAsync());
+            if (daemon.HasExited) Assert.Fail($"ttnoded exited {daemon.ExitCode}: " + await daemonOut + await daemonErr);
             Assert.Contains("state:     ready", status, StringComparison.Ordinal);
             Assert.True(File.Exists("/var/lib/ttnoded/ttnoded.db"));
             Assert.Equal("ttnode:ttnode 660", await Machine.OwnerModeAsync("/run/ttnoded/ttnoded.sock"));
