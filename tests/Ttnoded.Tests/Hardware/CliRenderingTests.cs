@@ -12,7 +12,7 @@ public sealed class CliRenderingTests
         using var a = new FixtureTree("loudbox");
         var rows = CardListCommand.Rows(a.ProbeTwice(a.Monitor()).ToCardList()).ToList();
         Assert.Equal(4, rows.Count);
-        Assert.Equal(["0", "0000:04:00.0", "n300", "2 (1+1r)", "0100014511800001", "19.4.2.0", "45.2 °C", "14.0 W", "500 MHz", "usable"], rows[0]);
+        Assert.Equal(["0", "0000:04:00.0", "n300", "2 (1+1r)", "0100014511800001", "19.4.2.0", "45.3 °C", "14.0 W", "500 MHz", "usable"], rows[0]);
         using var b = new FixtureTree("not-published");
         var row = CardListCommand.Rows(b.Monitor().Probe().ToCardList()).Single();
         Assert.Equal("-", row[6]);
