@@ -4,7 +4,13 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Ttnoded.Allocations;
 using Ttnoded.Api;
+using Ttnoded.Hardware;
+using Ttnoded.Inference;
+using Ttnoded.Jobs;
+using Ttnoded.Models;
+using Ttnoded.Scheduling;
 using Ttnoded.Config;
 using Ttnoded.Logging;
 using Ttnoded.Security;
@@ -43,7 +49,7 @@ public sealed class NodeSystem : IAsyncDisposable
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
 
         Directory.CreateDirectory(_paths.StateDir);
-        _store = StateStore.Open(_paths.DatabasePath);
+        _store = StateStore.Open(_paths.DatabasePath, [.. Migrations.All, JobStore.Schema, AllocationStore.Schema, ModelSchema.Migration]);
 
         int? activatedFd = SocketActivation.ListeningUnixSocket();
         if (activatedFd is null) UnixSocketListener.PrepareSocketPath(_paths.SocketPath);
@@ -63,6 +69,41 @@ public sealed class NodeSystem : IAsyncDisposable
         builder.Services.AddSingleton<SystemdNotifier>();
         builder.Services.AddHostedService<WatchdogPinger>();
 
+        // Hardware: cards under the sysroot, per-card locks next to the socket, a watcher for cards that come and go.
+        var hardware = new HardwareMonitor(_paths.Sysroot, _paths.LocksDir);
+        hardware.RegisterOwnProcess(Environment.ProcessId);
+        ProbeHardware ??= _ => Task.Run(hardware.Probe, stop);
+        var watcher = new HardwareChangeWatcher(hardware);
+        builder.Services.AddSingleton(hardware);
+
+        // Jobs: durable queue, fair-share scheduler, dispatcher onto the engine.
+        if (ModelCatalog is null)
+        {
+            var models = new ModelStore(_paths.ModelsDir, _store, ModelStore.TrustFrom(_config.Trust.Policy, _config.Trust.KeysDir),
+                () => NodeFactsFrom(hardware.GetSnapshot(TimeSpan.FromSeconds(5))));
+            models.Initialize();
+            builder.Services.AddSingleton(models);
+            ModelCatalog = models;
+        }
+        var catalog = ModelCatalog;
+        var jobStore = new JobStore(_store);
+        var queue = new JobQueue();
+        var feeds = new JobFeeds();
+        var scheduler = new FairShareScheduler(SchedulingPolicyFrom(_config), new UsageTracker(TimeSpan.FromMinutes(_config.Jobs.UsageHalfLifeMinutes)));
+        var allocations = new AllocationService(new AllocationStore(_store), hardware, users);
+        var jobService = new JobService(jobStore, queue, feeds, scheduler, _config, users, allocations, catalog, _store);
+        builder.Services.AddSingleton(jobService);
+        builder.Services.AddSingleton(queue);
+        builder.Services.AddSingleton(feeds);
+        builder.Services.AddSingleton(scheduler);
+        builder.Services.AddSingleton(allocations);
+        builder.Services.AddSingleton(jobStore);
+        builder.Services.AddSingleton(catalog);
+        builder.Services.AddSingleton<ModelPool>();
+        builder.Services.AddSingleton<IJobExecutor>(sp => Executor ??= new EngineExecutor(sp.GetRequiredService<ModelPool>()));
+        builder.Services.AddSingleton<JobDispatcher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<JobDispatcher>());
+
         var app = builder.Build();
         _app = app;
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ttnoded");
@@ -70,6 +111,17 @@ public sealed class NodeSystem : IAsyncDisposable
         var callers = new CallerContext(users, _config);
         app.Use(callers.InvokeAsync);
         CoreEndpoints.Map(app, State, _paths);
+        HardwareEndpoints.Map(app, hardware);
+        JobEndpoints.Map(app, jobService, feeds);
+        AllocationEndpoints.Map(app, allocations, _store);
+        if (app.Services.GetService<ModelStore>() is { } modelStore) ModelEndpoints.Map(app, modelStore, _store);
+        app.MapGet("/metrics", (HttpContext http) =>
+        {
+            var text = new StringWriter();
+            HardwareEndpoints.WriteMetrics(text, hardware);
+            return Results.Text(text.ToString(), "text/plain; version=0.0.4; charset=utf-8");
+        });
+        app.Services.GetRequiredService<JobDispatcher>().Recover();
 
         app.Lifetime.ApplicationStopping.Register(() => notifier.Stopping("stopping"));
 
@@ -90,6 +142,9 @@ public sealed class NodeSystem : IAsyncDisposable
         notifier.Status(State.Status);
         if (ProbeHardware is not null) await ProbeHardware(stop).ConfigureAwait(false);
 
+        watcher.Start();
+        app.Lifetime.ApplicationStopping.Register(() => watcher.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5)));
+
         State.MarkReady("ready");
         notifier.Ready(State.Status);
         log.LogInformation("ttnoded ready on {Socket}", _paths.SocketPath);
@@ -98,6 +153,32 @@ public sealed class NodeSystem : IAsyncDisposable
         log.LogInformation("ttnoded stopped");
         return 0;
     }
+
+    /// <summary>Where registered models live (the model store).</summary>
+    public IModelCatalog? ModelCatalog { get; set; }
+
+    /// <summary>What runs jobs (the engine host).</summary>
+    public IJobExecutor? Executor { get; set; }
+
+    /// <summary>What this node offers, for a model bundle's hardware requirements.</summary>
+    private static NodeFacts NodeFactsFrom(NodeHardwareSnapshot hw)
+    {
+        var present = hw.PresentCards.ToList();
+        string? lowest = present.Select(c => c.Firmware.Bundle).Where(b => b is not null)
+            .Select(b => (Text: b!, Ok: FirmwareVersion.TryParse(b, out var v), Version: v))
+            .Where(x => x.Ok).OrderBy(x => x.Version).Select(x => x.Text).FirstOrDefault();
+        var devices = present.Select(c => c.BoardType).Append("cpu").Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        return new NodeFacts(lowest, hw.DriverVersion, devices);
+    }
+
+    private static SchedulingPolicy SchedulingPolicyFrom(DaemonConfig c) => new()
+    {
+        AgingSeconds = c.Jobs.AgingSeconds,
+        UsageHalfLife = TimeSpan.FromMinutes(c.Jobs.UsageHalfLifeMinutes),
+        MaxRunningPerUser = c.Jobs.MaxRunningPerUser,
+        MaxRunningPerProject = c.Jobs.MaxRunningPerProject,
+        ProjectWeights = c.Jobs.ProjectWeights,
+    };
 
     public async ValueTask DisposeAsync()
     {

@@ -11,8 +11,10 @@ public static class Binaries
     public static ProcessStartInfo StartInfo(string program, IEnumerable<string> args)
     {
         string aot = Path.Combine(RepoPaths.BinDir, program);
+        string jit = Path.Combine(AppContext.BaseDirectory, program + ".dll");
         ProcessStartInfo psi;
-        if (File.Exists(aot))
+        // The AOT binary is the product; a developer's stale one (older than the build next to the tests) is skipped.
+        if (File.Exists(aot) && (!File.Exists(jit) || File.GetLastWriteTimeUtc(aot) >= File.GetLastWriteTimeUtc(jit)))
         {
             psi = new ProcessStartInfo(aot);
         }

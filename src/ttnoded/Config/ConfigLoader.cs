@@ -27,6 +27,11 @@ public static class ConfigLoader
         ["jobs.retentionHours"] = (c, v) => Int(v, 0, 1_000_000, n => c.Jobs.RetentionHours = n),
         ["jobs.retentionCount"] = (c, v) => Int(v, 0, 100_000_000, n => c.Jobs.RetentionCount = n),
         ["jobs.onRestart"] = (c, v) => OneOf(v, ["requeue", "fail"], s => c.Jobs.OnRestart = s),
+        ["jobs.agingSeconds"] = (c, v) => Int(v, 1, 86_400, n => c.Jobs.AgingSeconds = n),
+        ["jobs.usageHalfLifeMinutes"] = (c, v) => Int(v, 1, 10_080, n => c.Jobs.UsageHalfLifeMinutes = n),
+        ["jobs.maxRunningPerUser"] = (c, v) => Int(v, 1, 256, n => c.Jobs.MaxRunningPerUser = n),
+        ["jobs.maxRunningPerProject"] = (c, v) => Int(v, 1, 256, n => c.Jobs.MaxRunningPerProject = n),
+        ["jobs.projectWeights"] = (c, v) => Weights(v, c.Jobs.ProjectWeights),
         ["engine.threads"] = (c, v) => Int(v, 0, 1024, n => c.Engine.Threads = n),
         ["engine.keepAliveSeconds"] = (c, v) => Int(v, 0, 86_400 * 30, n => c.Engine.KeepAliveSeconds = n),
     };
@@ -114,6 +119,18 @@ public static class ConfigLoader
         if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out int n)) return $"expected a whole number, got {Describe(v)}";
         if (n < min || n > max) return $"{n} is outside {min}..{max}";
         set(n);
+        return null;
+    }
+
+    private static string? Weights(JsonElement v, Dictionary<string, double> into)
+    {
+        if (v.ValueKind != JsonValueKind.Object) return $"expected an object of project: weight, got {Describe(v)}";
+        foreach (var p in v.EnumerateObject())
+        {
+            if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetDouble(out double w) || w <= 0 || w > 1_000_000)
+                return $"weight of '{p.Name}' must be a number in (0, 1000000], got {Describe(p.Value)}";
+            into[p.Name] = w;
+        }
         return null;
     }
 

@@ -40,6 +40,14 @@ public sealed class JobsConfig
     public int RetentionCount { get; set; } = 10000;
     /// <summary>What happens to jobs found running after a crash: <c>requeue</c> or <c>fail</c> (reason "interrupted").</summary>
     public string OnRestart { get; set; } = "requeue";
+    /// <summary>Seconds of waiting that raise a queued job's effective priority by one.</summary>
+    public int AgingSeconds { get; set; } = 60;
+    /// <summary>Half-life of recorded usage for fair share.</summary>
+    public int UsageHalfLifeMinutes { get; set; } = 60;
+    public int MaxRunningPerUser { get; set; } = 256;
+    public int MaxRunningPerProject { get; set; } = 256;
+    /// <summary>Relative fair-share weights of projects (default 1).</summary>
+    public Dictionary<string, double> ProjectWeights { get; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>The built-in Llama engine.</summary>

@@ -17,6 +17,8 @@ public sealed class UserDirectory(string passwdPath = "/etc/passwd", string grou
 
     public string GroupName(uint gid) => Current().GroupNames.TryGetValue(gid, out var g) ? g : gid.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
+    public bool Exists(string userName) => Current().Users.Values.Any(u => u.Name == userName);
+
     public uint? GroupId(string name) => Current().GroupIds.TryGetValue(name, out uint gid) ? gid : null;
 
     /// <summary>True when the user (by uid, with the gid of its process) belongs to the named group, primary or supplementary.</summary>

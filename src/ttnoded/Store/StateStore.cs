@@ -77,6 +77,23 @@ public sealed class StateStore : IDisposable
         cmd.ExecuteNonQuery();
     }
 
+    /// <summary>The newest audit entries (of one uid, or all), newest first.</summary>
+    public List<TtProtocol.Jobs.AuditEntry> ReadAudit(uint? uid, int limit)
+    {
+        using var conn = Connect();
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT id, at, uid, user_name, pid, action, target, result, detail FROM audit_log "
+            + (uid is null ? "" : "WHERE uid = $uid ") + "ORDER BY id DESC LIMIT $limit";
+        if (uid is not null) cmd.Parameters.AddWithValue("$uid", (long)uid.Value);
+        cmd.Parameters.AddWithValue("$limit", limit);
+        using var r = cmd.ExecuteReader();
+        var list = new List<TtProtocol.Jobs.AuditEntry>();
+        while (r.Read())
+            list.Add(new(r.GetInt64(0), DateTimeOffset.Parse(r.GetString(1), System.Globalization.CultureInfo.InvariantCulture),
+                (uint)r.GetInt64(2), r.GetString(3), r.GetInt32(4), r.GetString(5), r.GetString(6), r.GetString(7), r.GetString(8)));
+        return list;
+    }
+
     private void Migrate(SqliteConnection conn, IReadOnlyList<Migration> migrations)
     {
         Exec(conn, "CREATE TABLE IF NOT EXISTS schema_migrations (seq INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, applied_at TEXT NOT NULL);");
