@@ -11,7 +11,7 @@ namespace TtEngine.Kernels;
 /// (at model load); <see cref="Reference"/> is the plain scalar definition (decode the row, multiply-add in order) that the
 /// tests hold the SIMD kernels to.
 /// </summary>
-public static unsafe class Dot
+public static unsafe partial class Dot
 {
     /// <summary>Signature of a row kernel: (row bytes, x[n], n) → Σ row[i]·x[i].</summary>
     public delegate float RowDot(byte* row, float* x, int n);
@@ -23,13 +23,13 @@ public static unsafe class Dot
         GgmlType.F16 => &F16,
         GgmlType.BF16 => &BF16,
         GgmlType.Q8_0 => &Q8_0,
-        GgmlType.Q4_0 => &Blocked<Q4_0Block>,
+        GgmlType.Q4_0 => Avx2.IsSupported && Fma.IsSupported ? &Q4_0Avx2 : &Blocked<Q4_0Block>,
         GgmlType.Q4_1 => &Blocked<Q4_1Block>,
         GgmlType.Q5_0 => &Blocked<Q5_0Block>,
         GgmlType.Q5_1 => &Blocked<Q5_1Block>,
-        GgmlType.Q4_K => &Blocked<Q4_KBlock>,
+        GgmlType.Q4_K => Avx2.IsSupported && Fma.IsSupported ? &Q4_KAvx2 : &Blocked<Q4_KBlock>,
         GgmlType.Q5_K => &Blocked<Q5_KBlock>,
-        GgmlType.Q6_K => &Blocked<Q6_KBlock>,
+        GgmlType.Q6_K => Avx2.IsSupported && Fma.IsSupported ? &Q6_KAvx2 : &Blocked<Q6_KBlock>,
         _ => throw new NotSupportedException($"GGML type {type} is not supported for matrix-vector products"),
     };
 

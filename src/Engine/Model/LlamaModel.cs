@@ -105,18 +105,15 @@ public sealed unsafe partial class LlamaModel : IDisposable
                 Rope(s.Q, c.HeadCount, pos);
                 Rope(kCur, c.HeadCountKv, pos);
 
-                for (int h = 0; h < c.HeadCount; h++)
+                var att = new AttentionJob
                 {
-                    float* qh = s.Q + h * hd;
-                    int kvh = h / group;
-                    float* kBase = s.KeyCache + layerOff + kvh * hd;
-                    float* vBase = s.ValueCache + layerOff + kvh * hd;
-                    for (int t = 0; t <= pos; t++) s.Att[t] = Dot.F32(qh, kBase + (long)t * kvDim, hd) * scale;
-                    Ops.Softmax(s.Att, pos + 1);
-                    float* o = s.AttOut + h * hd;
-                    new Span<float>(o, hd).Clear();
-                    for (int t = 0; t <= pos; t++) Ops.Axpy(s.Att[t], vBase + (long)t * kvDim, o, hd);
-                }
+                    Q = s.Q, KBase = s.KeyCache + layerOff, VBase = s.ValueCache + layerOff, Att = s.Att, Out = s.AttOut,
+                    AttStride = s.AttStride, Heads = c.HeadCount, Group = group, HeadDim = hd, KvDim = kvDim, Pos = pos, Scale = scale,
+                };
+                if (_pool.Count == 1 || (long)(pos + 1) * c.QueryDim < ParallelThreshold)
+                    AttentionHeads(&att, 0, 1);
+                else
+                    _pool.Run(&AttentionHeads, &att);
                 MatVec(in L.O, s.AttOut, s.Xb);
                 Ops.Add(s.Xb, x, dim);
 
@@ -152,6 +149,39 @@ public sealed unsafe partial class LlamaModel : IDisposable
                 p[0] = a * cos - b * sin;
                 p[1] = a * sin + b * cos;
             }
+        }
+    }
+
+    private struct AttentionJob
+    {
+        public float* Q;       // [heads][hd] roped queries
+        public float* KBase;   // this layer's key cache [capacity][kvDim]
+        public float* VBase;   // this layer's value cache [capacity][kvDim]
+        public float* Att;     // [heads][AttStride] scratch scores
+        public float* Out;     // [heads][hd]
+        public int AttStride, Heads, Group, HeadDim, KvDim, Pos;
+        public float Scale;
+    }
+
+    /// <summary>Causal attention for a contiguous range of query heads: softmax(q·Kᵀ·scale)·V over positions 0..pos.</summary>
+    private static void AttentionHeads(void* ctx, int index, int count)
+    {
+        var j = (AttentionJob*)ctx;
+        int hd = j->HeadDim, kvDim = j->KvDim, pos = j->Pos;
+        int per = (j->Heads + count - 1) / count;
+        int start = index * per, end = Math.Min(j->Heads, start + per);
+        for (int h = start; h < end; h++)
+        {
+            float* qh = j->Q + h * hd;
+            int kvh = h / j->Group;
+            float* k = j->KBase + kvh * hd;
+            float* v = j->VBase + kvh * hd;
+            float* att = j->Att + (long)h * j->AttStride;
+            for (int t = 0; t <= pos; t++) att[t] = Dot.F32(qh, k + (long)t * kvDim, hd) * j->Scale;
+            Ops.Softmax(att, pos + 1);
+            float* o = j->Out + h * hd;
+            new Span<float>(o, hd).Clear();
+            for (int t = 0; t <= pos; t++) Ops.Axpy(att[t], v + (long)t * kvDim, o, hd);
         }
     }
 

@@ -18,10 +18,11 @@ public sealed unsafe class Sequence : IDisposable
     internal float* Xb;          // [dim]
     internal float* Q;           // [qDim]
     internal float* AttOut;      // [qDim]
-    internal float* Att;         // [capacity] scores of one head
+    internal float* Att;         // [heads][capacity] attention scores, one row per query head
     internal float* Hb;          // [ff]
     internal float* Hb2;         // [ff]
     internal float* LogitsBuf;   // [vocab]
+    internal int AttStride;      // floats between heads' score rows
     private bool _disposed;
 
     internal Sequence(LlamaModel model, int capacity)
@@ -34,14 +35,15 @@ public sealed unsafe class Sequence : IDisposable
         KeyCache = _kv.Floats;
         ValueCache = _kv.Floats + kvFloats;
         long Round(long n) => (n + 15) / 16 * 16; // keep every buffer 64-byte aligned
-        long scratch = Round(c.EmbeddingLength) * 2 + Round(c.QueryDim) * 2 + Round(capacity) + Round(c.FeedForwardLength) * 2 + Round(c.VocabSize);
+        long scratch = Round(c.EmbeddingLength) * 2 + Round(c.QueryDim) * 2 + (long)c.HeadCount * Round(capacity) + Round(c.FeedForwardLength) * 2 + Round(c.VocabSize);
         _scratch = new NativeBuffer(scratch * 4);
         float* p = _scratch.Floats;
         X = p; p += Round(c.EmbeddingLength);
         Xb = p; p += Round(c.EmbeddingLength);
         Q = p; p += Round(c.QueryDim);
         AttOut = p; p += Round(c.QueryDim);
-        Att = p; p += Round(capacity);
+        Att = p; p += (long)c.HeadCount * Round(capacity);
+        AttStride = (int)Round(capacity);
         Hb = p; p += Round(c.FeedForwardLength);
         Hb2 = p; p += Round(c.FeedForwardLength);
         LogitsBuf = p;
