@@ -49,6 +49,63 @@ public class TokenizerTests
     [Fact]
     public void Llama3TokenizerJson_46of46() => AssertAll(Llama3.Value, "ggml-vocab-llama-bpe.gguf");
 
+    /// <summary>
+    /// Llama 3 GGUFs carry this vocabulary as tokenizer.ggml.model = gpt2, pre = llama-bpe. No such GGUF is available, so
+    /// write one from tokenizer.json (as llama.cpp's converter does) and hold the GGUF path to the same 46 cases.
+    /// </summary>
+    [Fact]
+    public void Llama3Gguf_GeneratedFromTokenizerJson_46of46()
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(TestData.Model("llama3-tokenizer", "tokenizer.json")));
+        var model = doc.RootElement.GetProperty("model");
+        var tokens = new string[128256];
+        var types = new int[128256];
+        foreach (var p in model.GetProperty("vocab").EnumerateObject()) { tokens[p.Value.GetInt32()] = p.Name; types[p.Value.GetInt32()] = 1; }
+        foreach (var a in doc.RootElement.GetProperty("added_tokens").EnumerateArray())
+        {
+            tokens[a.GetProperty("id").GetInt32()] = a.GetProperty("content").GetString()!;
+            types[a.GetProperty("id").GetInt32()] = 3;
+        }
+        var merges = model.GetProperty("merges").EnumerateArray().Select(m => m.GetString()!).ToList();
+        var w = new GgufWriter();
+        w.AddString("general.architecture", "llama");
+        w.AddString("tokenizer.ggml.model", "gpt2");
+        w.AddString("tokenizer.ggml.pre", "llama-bpe");
+        w.AddStringArray("tokenizer.ggml.tokens", tokens);
+        w.AddInt32Array("tokenizer.ggml.token_type", types);
+        w.AddStringArray("tokenizer.ggml.merges", merges);
+        w.AddUInt32("tokenizer.ggml.bos_token_id", 128000);
+        w.AddUInt32("tokenizer.ggml.eos_token_id", 128009);
+        w.AddBool("tokenizer.ggml.add_bos_token", true);
+        string path = TestData.TempFile("llama3-vocab.gguf");
+        w.WriteTo(path);
+        using (var f = GgufFile.Open(path))
+        {
+            var tok = Tokenizer.FromGguf(f);
+            Assert.Equal("gpt2", tok.Model);
+            Assert.Equal(128009, tok.EotId);
+            Assert.True(tok.IsEndOfGeneration(128009));
+            AssertAll(tok, "ggml-vocab-llama-bpe.gguf");
+            Assert.Equal(128000, tok.Encode("x")[0]);
+        }
+        File.Delete(path);
+    }
+
+    [Fact]
+    public void UnknownPreTokenizer_NamedInError()
+    {
+        var w = new GgufWriter();
+        w.AddString("tokenizer.ggml.model", "gpt2");
+        w.AddString("tokenizer.ggml.pre", "qwen2");
+        w.AddStringArray("tokenizer.ggml.tokens", ["a", "b"]);
+        w.AddStringArray("tokenizer.ggml.merges", ["a b"]);
+        string path = TestData.TempFile("pre.gguf");
+        w.WriteTo(path);
+        using var f = GgufFile.Open(path);
+        var ex = Assert.Throws<GgufFormatException>(() => Tokenizer.FromGguf(f));
+        Assert.Contains("pre-tokenizer 'qwen2' is not supported", ex.Message);
+    }
+
     [Fact]
     public void Spm_SpecialIdsAndBos()
     {
