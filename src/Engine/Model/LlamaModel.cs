@@ -77,59 +77,77 @@ public sealed unsafe partial class LlamaModel : IDisposable
 
     // ------------------------------------------------------------------ forward pass
 
-    internal void Forward(Sequence s, int token, bool computeLogits)
+    /// <summary>Tokens per forward pass during prefill: each weight row is read once and applied to all of them.</summary>
+    internal const int MaxBatch = 32;
+
+    /// <summary>
+    /// Runs tokens[0..B) at positions Position.. through the model (B ≤ MaxBatch), filling the KV cache; logits of the
+    /// last token when asked. Every per-token result is computed exactly as for B = 1 (same kernels, same order).
+    /// </summary>
+    internal void Forward(Sequence s, ReadOnlySpan<int> tokens, bool computeLogits)
     {
         var c = Config;
-        if ((uint)token >= (uint)c.VocabSize)
-            throw new ArgumentOutOfRangeException(nameof(token), token, $"token id outside the vocabulary (size {c.VocabSize})");
+        int B = tokens.Length;
+        if (B is < 1 or > MaxBatch) throw new ArgumentOutOfRangeException(nameof(tokens), B, $"batch must be 1..{MaxBatch} tokens");
+        foreach (int token in tokens)
+            if ((uint)token >= (uint)c.VocabSize)
+                throw new ArgumentOutOfRangeException(nameof(tokens), token, $"token id outside the vocabulary (size {c.VocabSize})");
         int pos = s.Position;
-        if (pos >= s.Capacity) throw new ContextLimitExceededException(pos, s.Capacity);
+        if ((long)pos + B > s.Capacity) throw new ContextLimitExceededException(pos + B - 1, s.Capacity);
         lock (_forwardLock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            int dim = c.EmbeddingLength, hd = c.HeadDim, kvDim = c.KvDim, group = c.HeadCount / c.HeadCountKv;
-            float* x = s.X;
-            Quants.Dequantize(_w.TokenEmbedding.Type, _w.TokenEmbedding.Data + token * _w.TokenEmbedding.RowBytes, x, dim);
+            int dim = c.EmbeddingLength, hd = c.HeadDim, kvDim = c.KvDim, qDim = c.QueryDim, ff = c.FeedForwardLength;
+            int group = c.HeadCount / c.HeadCountKv;
+            float* x = s.X;                         // [B][dim]
+            for (int b = 0; b < B; b++)
+                Quants.Dequantize(_w.TokenEmbedding.Type, _w.TokenEmbedding.Data + tokens[b] * _w.TokenEmbedding.RowBytes, x + b * dim, dim);
             float scale = 1f / MathF.Sqrt(hd);
             for (int l = 0; l < c.BlockCount; l++)
             {
                 ref LayerWeights L = ref _w.Layers[l];
                 long layerOff = (long)l * s.Capacity * kvDim;
-                float* kCur = s.KeyCache + layerOff + (long)pos * kvDim;
+                float* kCur = s.KeyCache + layerOff + (long)pos * kvDim;   // [B][kvDim], contiguous in the cache
                 float* vCur = s.ValueCache + layerOff + (long)pos * kvDim;
 
-                Ops.RmsNorm(x, L.AttnNorm, s.Xb, dim, c.RmsEpsilon);
-                MatVec(in L.Q, s.Xb, s.Q);
-                MatVec(in L.K, s.Xb, kCur);
-                MatVec(in L.V, s.Xb, vCur);
-                Rope(s.Q, c.HeadCount, pos);
-                Rope(kCur, c.HeadCountKv, pos);
-
-                var att = new AttentionJob
+                for (int b = 0; b < B; b++) Ops.RmsNorm(x + b * dim, L.AttnNorm, s.Xb + b * dim, dim, c.RmsEpsilon);
+                MatMul(in L.Q, s.Xb, s.Q, B);
+                MatMul(in L.K, s.Xb, kCur, B);
+                MatMul(in L.V, s.Xb, vCur, B);
+                for (int b = 0; b < B; b++)
                 {
-                    Q = s.Q, KBase = s.KeyCache + layerOff, VBase = s.ValueCache + layerOff, Att = s.Att, Out = s.AttOut,
-                    AttStride = s.AttStride, Heads = c.HeadCount, Group = group, HeadDim = hd, KvDim = kvDim, Pos = pos, Scale = scale,
-                };
-                if (_pool.Count == 1 || (long)(pos + 1) * c.QueryDim < ParallelThreshold)
-                    AttentionHeads(&att, 0, 1);
-                else
-                    _pool.Run(&AttentionHeads, &att);
-                MatVec(in L.O, s.AttOut, s.Xb);
-                Ops.Add(s.Xb, x, dim);
+                    Rope(s.Q + b * qDim, c.HeadCount, pos + b);
+                    Rope(kCur + b * kvDim, c.HeadCountKv, pos + b);
+                }
+                for (int b = 0; b < B; b++)
+                {
+                    var att = new AttentionJob
+                    {
+                        Q = s.Q + b * qDim, KBase = s.KeyCache + layerOff, VBase = s.ValueCache + layerOff, Att = s.Att,
+                        Out = s.AttOut + b * qDim, AttStride = s.AttStride, Heads = c.HeadCount, Group = group, HeadDim = hd,
+                        KvDim = kvDim, Pos = pos + b, Scale = scale,
+                    };
+                    if (_pool.Count == 1 || (long)(pos + b + 1) * qDim < ParallelThreshold)
+                        AttentionHeads(&att, 0, 1);
+                    else
+                        _pool.Run(&AttentionHeads, &att);
+                }
+                MatMul(in L.O, s.AttOut, s.Xb, B);
+                Ops.Add(s.Xb, x, B * dim);
 
-                Ops.RmsNorm(x, L.FfnNorm, s.Xb, dim, c.RmsEpsilon);
-                MatVec(in L.Gate, s.Xb, s.Hb);
-                MatVec(in L.Up, s.Xb, s.Hb2);
-                Ops.SwiGlu(s.Hb, s.Hb2, c.FeedForwardLength);
-                MatVec(in L.Down, s.Hb, s.Xb);
-                Ops.Add(s.Xb, x, dim);
+                for (int b = 0; b < B; b++) Ops.RmsNorm(x + b * dim, L.FfnNorm, s.Xb + b * dim, dim, c.RmsEpsilon);
+                MatMul(in L.Gate, s.Xb, s.Hb, B);
+                MatMul(in L.Up, s.Xb, s.Hb2, B);
+                Ops.SwiGlu(s.Hb, s.Hb2, B * ff);
+                MatMul(in L.Down, s.Hb, s.Xb, B);
+                Ops.Add(s.Xb, x, B * dim);
             }
             if (computeLogits)
             {
-                Ops.RmsNorm(x, _w.OutputNorm, s.Xb, dim, c.RmsEpsilon);
-                MatVec(in _w.Output, s.Xb, s.LogitsBuf);
+                Ops.RmsNorm(x + (B - 1) * dim, _w.OutputNorm, s.Xb, dim, c.RmsEpsilon);
+                MatMul(in _w.Output, s.Xb, s.LogitsBuf, 1);
             }
-            s.Position = pos + 1;
+            s.Position = pos + B;
         }
     }
 
@@ -185,32 +203,39 @@ public sealed unsafe partial class LlamaModel : IDisposable
         }
     }
 
-    private struct MatVecJob
+    private struct MatMulJob
     {
         public Matrix M;
-        public float* X;
-        public float* Y;
+        public float* X;    // [B][M.Cols]
+        public float* Y;    // [B][M.Rows]
+        public int B;
     }
 
     private const long ParallelThreshold = 1 << 16; // elements; below this the hand-off costs more than it saves
 
-    private void MatVec(in Matrix m, float* x, float* y)
+    /// <summary>Y[b] = M · X[b] for b &lt; B; each weight row is loaded once and used for all B vectors.</summary>
+    private void MatMul(in Matrix m, float* x, float* y, int b)
     {
-        var job = new MatVecJob { M = m, X = x, Y = y };
-        if (_pool.Count == 1 || (long)m.Rows * m.Cols < ParallelThreshold)
-            MatVecRows(&job, 0, 1);
+        var job = new MatMulJob { M = m, X = x, Y = y, B = b };
+        if (_pool.Count == 1 || (long)m.Rows * m.Cols * b < ParallelThreshold)
+            MatMulRows(&job, 0, 1);
         else
-            _pool.Run(&MatVecRows, &job);
+            _pool.Run(&MatMulRows, &job);
     }
 
-    private static void MatVecRows(void* ctx, int index, int count)
+    private static void MatMulRows(void* ctx, int index, int count)
     {
-        var job = (MatVecJob*)ctx;
+        var job = (MatMulJob*)ctx;
         ref Matrix m = ref job->M;
         int per = (m.Rows + count - 1) / count;
         int start = index * per, end = Math.Min(m.Rows, start + per);
         var dot = m.Dot;
-        for (int r = start; r < end; r++) job->Y[r] = dot(m.Data + r * m.RowBytes, job->X, m.Cols);
+        int cols = m.Cols, rows = m.Rows, nb = job->B;
+        for (int r = start; r < end; r++)
+        {
+            byte* row = m.Data + r * m.RowBytes;
+            for (int b = 0; b < nb; b++) job->Y[(long)b * rows + r] = dot(row, job->X + (long)b * cols, cols);
+        }
     }
 
     /// <summary>Unmaps the file and stops the worker threads. Sequences must not be used afterwards.</summary>

@@ -14,13 +14,13 @@ public sealed unsafe class Sequence : IDisposable
     private readonly NativeBuffer _scratch;
     internal float* KeyCache;    // [layers][capacity][kvDim]
     internal float* ValueCache;  // [layers][capacity][kvDim]
-    internal float* X;           // [dim] residual stream
-    internal float* Xb;          // [dim]
-    internal float* Q;           // [qDim]
-    internal float* AttOut;      // [qDim]
+    internal float* X;           // [batch][dim] residual stream
+    internal float* Xb;          // [batch][dim]
+    internal float* Q;           // [batch][qDim]
+    internal float* AttOut;      // [batch][qDim]
     internal float* Att;         // [heads][capacity] attention scores, one row per query head
-    internal float* Hb;          // [ff]
-    internal float* Hb2;         // [ff]
+    internal float* Hb;          // [batch][ff]
+    internal float* Hb2;         // [batch][ff]
     internal float* LogitsBuf;   // [vocab]
     internal int AttStride;      // floats between heads' score rows
     private bool _disposed;
@@ -35,17 +35,19 @@ public sealed unsafe class Sequence : IDisposable
         KeyCache = _kv.Floats;
         ValueCache = _kv.Floats + kvFloats;
         long Round(long n) => (n + 15) / 16 * 16; // keep every buffer 64-byte aligned
-        long scratch = Round(c.EmbeddingLength) * 2 + Round(c.QueryDim) * 2 + (long)c.HeadCount * Round(capacity) + Round(c.FeedForwardLength) * 2 + Round(c.VocabSize);
+        const int B = LlamaModel.MaxBatch; // prefill runs up to B tokens per forward pass (weights read once per batch)
+        long scratch = Round((long)B * c.EmbeddingLength) * 2 + Round((long)B * c.QueryDim) * 2 + (long)c.HeadCount * Round(capacity)
+            + Round((long)B * c.FeedForwardLength) * 2 + Round(c.VocabSize);
         _scratch = new NativeBuffer(scratch * 4);
         float* p = _scratch.Floats;
-        X = p; p += Round(c.EmbeddingLength);
-        Xb = p; p += Round(c.EmbeddingLength);
-        Q = p; p += Round(c.QueryDim);
-        AttOut = p; p += Round(c.QueryDim);
+        X = p; p += Round((long)B * c.EmbeddingLength);
+        Xb = p; p += Round((long)B * c.EmbeddingLength);
+        Q = p; p += Round((long)B * c.QueryDim);
+        AttOut = p; p += Round((long)B * c.QueryDim);
         Att = p; p += (long)c.HeadCount * Round(capacity);
         AttStride = (int)Round(capacity);
-        Hb = p; p += Round(c.FeedForwardLength);
-        Hb2 = p; p += Round(c.FeedForwardLength);
+        Hb = p; p += Round((long)B * c.FeedForwardLength);
+        Hb2 = p; p += Round((long)B * c.FeedForwardLength);
         LogitsBuf = p;
     }
 
@@ -70,10 +72,11 @@ public sealed unsafe class Sequence : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (tokens.IsEmpty) throw new ArgumentException("no tokens to prefill", nameof(tokens));
         if ((long)Position + tokens.Length > Capacity) throw new ContextLimitExceededException(Position + tokens.Length - 1, Capacity);
-        for (int i = 0; i < tokens.Length; i++)
+        for (int i = 0; i < tokens.Length; i += LlamaModel.MaxBatch)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            _model.Forward(this, tokens[i], computeLogits: i == tokens.Length - 1);
+            int n = Math.Min(LlamaModel.MaxBatch, tokens.Length - i);
+            _model.Forward(this, tokens.Slice(i, n), computeLogits: i + n == tokens.Length);
         }
         return Logits;
     }
@@ -83,7 +86,7 @@ public sealed unsafe class Sequence : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (Position >= Capacity) throw new ContextLimitExceededException(Position, Capacity);
-        _model.Forward(this, token, computeLogits: true);
+        _model.Forward(this, new ReadOnlySpan<int>(in token), computeLogits: true);
         return Logits;
     }
 
