@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
+using System.Threading.Channels;
 using TtBundles.Signing;
 using TtBundles.Tar;
 
@@ -48,6 +49,9 @@ public sealed class BundleVerification
 /// </summary>
 public static class BundleReader
 {
+    /// <summary>Buffers in flight per payload copy (each <see cref="BundleConstants.CopyBufferBytes"/>).</summary>
+    private const int CopyDepth = 4;
+
     /// <summary>Verifies a bundle without keeping any payload.</summary>
     public static Task<BundleVerification> VerifyAsync(Stream input, TrustPolicy policy, CancellationToken ct = default) =>
         ImportAsync(input, static _ => Stream.Null, policy, ct);
@@ -116,8 +120,8 @@ public static class BundleReader
         // 2. payloads, then an optional manifest.sig, then the end marker.
         byte[]? sigBytes = null;
         long sigOffset;
-        byte[] bufA = ArrayPool<byte>.Shared.Rent(BundleConstants.CopyBufferBytes);
-        byte[] bufB = ArrayPool<byte>.Shared.Rent(BundleConstants.CopyBufferBytes);
+        var buffers = new byte[CopyDepth][];
+        for (int i = 0; i < buffers.Length; i++) buffers[i] = ArrayPool<byte>.Shared.Rent(BundleConstants.CopyBufferBytes);
         try
         {
             while (true)
@@ -142,13 +146,12 @@ public static class BundleReader
                 if (!seen.Add(entry.Name)) BundleThrow.Entry(entry.Name, "duplicate entry");
                 if (entry.Size != file.Size)
                     BundleThrow.Entry(entry.Name, $"tar size {entry.Size} disagrees with manifest size {file.Size}");
-                await CopyAndHashAsync(tar, file, openDestination, bufA, bufB, ct);
+                await CopyAndHashAsync(tar, file, openDestination, buffers, ct);
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(bufA);
-            ArrayPool<byte>.Shared.Return(bufB);
+            foreach (var b in buffers) ArrayPool<byte>.Shared.Return(b);
         }
         foreach (var f in manifest.Files)
             if (!seen.Contains(f.Path)) BundleThrow.Entry(f.Path, "listed in manifest.json but missing from the bundle");
@@ -198,33 +201,64 @@ public static class BundleReader
     }
 
     /// <summary>
-    /// Copies one payload, hashing it. The write of one chunk overlaps the read and hash of the next, so a fast disk
-    /// and a fast hash are both kept busy.
+    /// Copies one payload, hashing it, with the destination writes on their own thread: a bounded ring of
+    /// <see cref="CopyDepth"/> buffers lets the socket read and the hash run while the disk write (and its dirty-page
+    /// throttling) proceeds, so an import runs at the speed of the slowest of the three, not their sum.
     /// </summary>
     private static async Task CopyAndHashAsync(UstarReader tar, PayloadFile file, Func<PayloadFile, Stream> openDestination,
-        byte[] bufA, byte[] bufB, CancellationToken ct)
+        byte[][] buffers, CancellationToken ct)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var dest = openDestination(file);
+        var full = Channel.CreateBounded<(byte[] Buf, int Count)>(new BoundedChannelOptions(buffers.Length) { SingleReader = true, SingleWriter = true });
+        var free = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(buffers.Length) { SingleReader = true, SingleWriter = true });
+        foreach (var b in buffers) free.Writer.TryWrite(b);
+        var writer = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var (buf, n) in full.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+                {
+                    dest.Write(buf, 0, n);
+                    free.Writer.TryWrite(buf);
+                }
+                dest.Flush();
+            }
+            catch (Exception e)
+            {
+                full.Writer.TryComplete(e); // wakes the reader loop, wherever it waits, with the write error
+                free.Writer.TryComplete(e);
+                throw;
+            }
+        }, ct);
         try
         {
-            ValueTask pending = ValueTask.CompletedTask;
-            byte[] buf = bufA;
             while (true)
             {
-                int n = await tar.ReadAsync(buf.AsMemory(0, BundleConstants.CopyBufferBytes), ct);
+                byte[] buf = await free.Reader.ReadAsync(ct).ConfigureAwait(false);
+                int n = await tar.ReadAsync(buf.AsMemory(0, BundleConstants.CopyBufferBytes), ct).ConfigureAwait(false);
                 if (n == 0) break;
                 hash.AppendData(buf, 0, n);
-                await pending;
-                pending = dest.WriteAsync(buf.AsMemory(0, n), ct);
-                buf = ReferenceEquals(buf, bufA) ? bufB : bufA;
+                await full.Writer.WriteAsync((buf, n), ct).ConfigureAwait(false);
             }
-            await pending;
-            await dest.FlushAsync(ct);
+            full.Writer.TryComplete();
+            await writer.ConfigureAwait(false);
+        }
+        catch (ChannelClosedException e) when (e.InnerException is not null)
+        {
+            full.Writer.TryComplete();
+            await writer.ConfigureAwait(false); // rethrows the write error itself
+            throw;
+        }
+        catch
+        {
+            full.Writer.TryComplete();
+            try { await writer.ConfigureAwait(false); } catch (Exception) { /* the read-side error is the one to report */ }
+            throw;
         }
         finally
         {
-            await dest.DisposeAsync();
+            await dest.DisposeAsync().ConfigureAwait(false);
         }
         string actual = Convert.ToHexStringLower(hash.GetHashAndReset());
         if (actual != file.Sha256)

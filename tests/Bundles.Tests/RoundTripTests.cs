@@ -125,3 +125,40 @@ public sealed class RoundTripTests : IDisposable
         Assert.Equal(777, v.Manifest.Files[0].Size);
     }
 }
+
+/// <summary>The importer's write side: a failing destination surfaces its own error and never hangs the copy.</summary>
+public sealed class DestinationFailureTests
+{
+    private sealed class FailingStream(long failAfter) : Stream
+    {
+        private long _written;
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => _written;
+        public override long Position { get => _written; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            if (_written + count > failAfter) throw new IOException("No space left on device");
+            _written += count;
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3_000_000)]
+    public async Task DiskFull_IsReported_NotHung(long failAfter)
+    {
+        // 8 MiB payload: more chunks than the copy ring holds, so the reader is blocked on a full ring when the write fails.
+        var payload = new byte[8 << 20];
+        new Random(1).NextBytes(payload);
+        byte[] bundle = Fixtures.SmallBundle(null, payload);
+        var ex = await Assert.ThrowsAsync<IOException>(() =>
+            BundleReader.ImportAsync(new MemoryStream(bundle), _ => new FailingStream(failAfter), TtBundles.Signing.TrustPolicy.Off));
+        Assert.Equal("No space left on device", ex.Message);
+    }
+}

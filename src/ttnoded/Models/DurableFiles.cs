@@ -40,9 +40,37 @@ internal static partial class DurableFiles
     [LibraryImport("libc", EntryPoint = "close")]
     private static partial int Close(int fd);
 
+    [LibraryImport("libc", EntryPoint = "sync_file_range", SetLastError = true)]
+    private static partial int SyncFileRange(int fd, long offset, long nbytes, uint flags);
+
+    private const uint SyncFileRangeWrite = 2;
+    private const long WritebackChunk = 32L << 20;
+
+    /// <summary>
+    /// Starts writeback of every 32 MiB as it is written (sync_file_range WRITE, which does not wait), so the fsync at
+    /// close finds little left to do. Without it a multi-GiB import sits in the page cache below the dirty threshold
+    /// and the final fsync writes it all serially, doubling the import time.
+    /// </summary>
     private sealed class SyncedFileStream(string path, FileStreamOptions options) : FileStream(path, options)
     {
         private bool _synced;
+        private long _written, _scheduled;
+
+        // Only the array overload is overridden: for a derived type, FileStream routes span writes through it, and
+        // overriding both (each calling the other's base) recurses.
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            base.Write(buffer, offset, count);
+            _written += count;
+            if (_written - _scheduled >= WritebackChunk && OperatingSystem.IsLinux())
+            {
+                bool added = false;
+                SafeFileHandle.DangerousAddRef(ref added);
+                try { _ = SyncFileRange((int)SafeFileHandle.DangerousGetHandle(), _scheduled, _written - _scheduled, SyncFileRangeWrite); }
+                finally { if (added) SafeFileHandle.DangerousRelease(); }
+                _scheduled = _written; // best effort: a failure here only means the final fsync does more work
+            }
+        }
 
         protected override void Dispose(bool disposing)
         {

@@ -228,6 +228,27 @@ public sealed class ModelStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task LargePayload_StreamsThroughWritebackPath_ByteExact()
+    {
+        // 80 MiB: crosses the 32 MiB early-writeback step of the blob writer twice.
+        var payload = new byte[80 << 20];
+        new Random(3).NextBytes(payload);
+        var file = new PayloadFile { Path = "big.gguf", Kind = PayloadKinds.Gguf, Size = payload.Length, Sha256 = Convert.ToHexStringLower(SHA256.HashData(payload)) };
+        var m = new BundleManifest
+        {
+            Name = "big", Version = "1", Architecture = "llama", Quantization = "F32", EngineVersion = "0.1.0", License = "MIT",
+            Created = "2025-01-31T12:00:00Z", Files = [file],
+        };
+        var mb = m.ToBytes();
+        var bundle = new MemoryStream();
+        await BundleWriter.WriteAsync(bundle, mb, [new PayloadSource(file, () => new MemoryStream(payload))], BundleSignature.Create(mb, _key));
+        bundle.Position = 0;
+        var s = NewStore();
+        await s.ImportAsync(bundle, "tester", CancellationToken.None);
+        Assert.Equal(payload, File.ReadAllBytes(s.BlobPath(file.Sha256)));
+    }
+
+    [Fact]
     public async Task FiftyRandomCorruptions_NeverRegisterAnything()
     {
         var s = NewStore();
