@@ -27,6 +27,8 @@ public sealed record SamplingOptions
     public float? FrequencyPenalty { get; init; }
     public ulong? Seed { get; init; }
     public string[]? Stop { get; init; }
+    /// <summary>Keep generating past end-of-sequence tokens until max tokens (benchmarks: exact output length).</summary>
+    public bool? IgnoreEos { get; init; }
 }
 
 /// <summary>POST /api/v1/jobs.</summary>

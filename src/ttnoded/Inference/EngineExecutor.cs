@@ -66,6 +66,7 @@ public sealed class EngineExecutor(ModelPool models) : IJobExecutor
             MaxTokens = job.Request.MaxTokens ?? DefaultMaxTokens,
             Sampling = sampling,
             StopStrings = s?.Stop ?? [],
+            StopOnEndOfGeneration = s?.IgnoreEos != true,
         };
     }
 }
