@@ -188,6 +188,12 @@ public sealed class HardwareMonitor
             result.Add(new ScannedCard(last with { State = CardState.Missing, StateReason = why, Holders = [], LockedBy = Locks.OwnerOf(id) }, false, why));
         }
 
+        // Several PCI functions with one board id (p300 with both chips PCIe-visible, §9): each function is one chip.
+        foreach (var g in result.Where(r => r.Info.Serial is not null && r.Info.State is not (CardState.Missing or CardState.Unbound))
+                     .GroupBy(r => r.Info.Serial).Where(g => g.Count() > 1).ToList())
+            foreach (var r in g.ToList())
+                result[result.IndexOf(r)] = r with { Info = r.Info with { Chips = 1, MmioChips = 1, RemoteChips = 0 } };
+
         var checks = HostChecks.Run(new CheckContext(host, result, Options, now, _firstSeen));
         foreach (var r in result)
             if (r.Info.State is CardState.Missing or CardState.HeartbeatStopped or CardState.NotReady or CardState.Unbound)

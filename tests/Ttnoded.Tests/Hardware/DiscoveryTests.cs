@@ -195,3 +195,18 @@ public sealed class DiscoveryTests
         finally { dir.Delete(true); }
     }
 }
+
+public sealed class SharedBoardIdTests
+{
+    [Fact]
+    public void Two_functions_with_one_board_id_count_as_one_board_of_two_chips()
+    {
+        using var t = new FixtureTree("loudbox");
+        t.Write(t.Class(1) + "/tt_serial", "0100045511800001");   // p300a UPI 0x45
+        t.Write(t.Class(0) + "/tt_serial", "0100045511800001");
+        var s = t.Monitor().Probe();
+        Assert.Equal(["p300a", "p300a"], s.Cards.Take(2).Select(c => c.BoardType));
+        Assert.All(s.Cards.Take(2), c => Assert.Equal((1, 0), (c.Chips, c.RemoteChips)));
+        Assert.Equal((3, 2 + 2 + 2), (s.Boards, s.Chips));
+    }
+}
