@@ -33,7 +33,7 @@ public abstract class Tokenizer
     private protected readonly TokenType[] Types;
     private protected readonly Dictionary<string, int> PieceToId;
     private readonly byte[][] _bytes;          // rendered bytes of each token (control tokens: their text)
-    private readonly (string text, int id)[] _specials; // control + user-defined, longest first
+    private readonly Dictionary<char, (string text, int id)[]> _specials; // control + user-defined by first char, longest first
     private readonly HashSet<int> _eog = new();
 
     private protected Tokenizer(string[] pieces, TokenType[] types, SpecialIds ids)
@@ -60,7 +60,7 @@ public abstract class Tokenizer
                 specials.Add((pieces[i], i));
         }
         specials.Sort((a, b) => b.Item1.Length.CompareTo(a.Item1.Length));
-        _specials = specials.ToArray();
+        _specials = specials.GroupBy(t => t.Item1[0]).ToDictionary(g => g.Key, g => g.ToArray());
     }
 
     private protected void InitTokenBytes()
@@ -143,16 +143,17 @@ public abstract class Tokenizer
 
     private int MatchSpecial(string text, int at, bool parseSpecial, out int length)
     {
-        foreach (var (s, id) in _specials)
+        length = 0;
+        if (!_specials.TryGetValue(text[at], out var candidates)) return -1;
+        foreach (var (s, id) in candidates)
         {
             if (!parseSpecial && Types[id] != TokenType.UserDefined) continue;
-            if (s[0] == text[at] && at + s.Length <= text.Length && string.CompareOrdinal(text, at, s, 0, s.Length) == 0)
+            if (at + s.Length <= text.Length && string.CompareOrdinal(text, at, s, 0, s.Length) == 0)
             {
                 length = s.Length;
                 return id;
             }
         }
-        length = 0;
         return -1;
     }
 
