@@ -102,6 +102,23 @@ public class GenerationTests
     }
 
     [Fact]
+    public void Sampler_TopK_SamplesOnlyTheKLargest()
+    {
+        var rng = new Random(4);
+        float[] logits = Enumerable.Range(0, 5000).Select(_ => (float)(rng.NextDouble() * 4)).ToArray();
+        var top = logits.Select((v, i) => (v, i)).OrderByDescending(t => t.v).Take(10).Select(t => t.i).ToHashSet();
+        var s = new Sampler(new SamplingOptions { Temperature = 50f, TopK = 10, TopP = 1, MinP = 0, Seed = 5 }, logits.Length);
+        var seen = new HashSet<int>();
+        for (int i = 0; i < 500; i++)
+        {
+            int t = s.Sample(logits, []);
+            Assert.Contains(t, top);
+            seen.Add(t);
+        }
+        Assert.Equal(10, seen.Count); // near-flat temperature: every one of the k shows up
+    }
+
+    [Fact]
     public void Sampler_TopK1_IsArgMax()
     {
         float[] logits = [0.1f, 3f, 2.9f, -1f];
