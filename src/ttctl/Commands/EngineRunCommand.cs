@@ -1,6 +1,3 @@
-// Compiled only once ttctl references src/Engine (ProjectReference ../Engine/Engine.csproj + DefineConstants TTCTL_ENGINE),
-// so ttctl keeps building until then. Remove the #if when the reference is in.
-#if TTCTL_ENGINE
 using System.CommandLine;
 using System.Globalization;
 using TtEngine.Chat;
@@ -92,4 +89,3 @@ internal static class EngineRunCommand
         }
     }
 }
-#endif
