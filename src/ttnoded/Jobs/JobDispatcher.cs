@@ -15,7 +15,8 @@ namespace Ttnoded.Jobs;
 /// </summary>
 public sealed class JobDispatcher(
     JobQueue queue, JobStore jobs, JobFeeds feeds, FairShareScheduler scheduler, IJobExecutor executor,
-    AllocationService allocations, HardwareMonitor hardware, DaemonConfig config, ILogger<JobDispatcher> log) : BackgroundService
+    AllocationService allocations, HardwareMonitor hardware, DaemonConfig config, ILogger<JobDispatcher> log,
+    Metrics.RequestMetrics metrics) : BackgroundService
 {
     private DateTimeOffset _lastPrune = DateTimeOffset.MinValue;
 
@@ -114,6 +115,7 @@ public sealed class JobDispatcher(
         var feed = feeds.GetOrCreate(job.Id);
         feed.Publish(new JobEvent { Type = "state", JobId = job.Id, State = JobStates.Running });
         var sink = new JobSink(job, feed, jobs);
+        metrics.Track(job, feed, sink); // request metrics observe the feed from here to its final state
         var t0 = DateTimeOffset.UtcNow;
         try
         {
