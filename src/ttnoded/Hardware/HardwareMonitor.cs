@@ -171,21 +171,35 @@ public sealed class HardwareMonitor
             }
             if (info.State == CardState.Usable) info = ApplyLiveness(info, now, changes);
             if (info.State == CardState.Usable) info = ApplyUse(info);
-            if (info.State is not (CardState.Missing or CardState.Unbound)) _known[info.Identity] = info;
+            // Remember cards by identity to notice them vanish; a card without a published serial has no stable identity yet.
+            if (info.State is not (CardState.Missing or CardState.Unbound) && info.Serial is not null) _known[info.Identity] = info;
             result.Add(s with { Info = info });
         }
 
         // Cards seen before and gone now: keep them listed as missing. An orphan /dev node with the same ordinal
         // is then redundant.
-        foreach (var (id, last) in _known)
+        var presentBdfs = result.Where(r => r.Info.State != CardState.Missing).Select(r => r.Info.Bdf).ToHashSet(StringComparer.Ordinal);
+        foreach (var (id, last) in _known.ToList())
         {
             if (presentIds.Contains(id)) continue;
+            if (presentBdfs.Contains(last.Bdf))
+            {
+                // Same slot, other identity (board swapped, or serial unreadable during a reset): not a vanished card.
+                _known.Remove(id);
+                _missingSince.Remove(id);
+                continue;
+            }
             bool first = _missingSince.TryAdd(id, now);
             var since = _missingSince[id];
             string why = $"card {id} vanished from the PCI bus at {since:u}";
             if (first) changes.Add(new CardChange(id, CardChangeKind.Vanished, why));
             result.RemoveAll(r => r.Info.State == CardState.Missing && r.Info.Identity.StartsWith("unknown@", StringComparison.Ordinal) && r.Info.Index == last.Index);
-            result.Add(new ScannedCard(last with { State = CardState.Missing, StateReason = why, Holders = [], LockedBy = Locks.OwnerOf(id) }, false, why));
+            var gone = last with
+            {
+                State = CardState.Missing, StateReason = why, Holders = [], LockedBy = Locks.OwnerOf(id),
+                Telemetry = CardDiscovery.Placeholder(null, id, last.Bdf, null).Telemetry,   // no stale readings
+            };
+            result.Add(new ScannedCard(gone, false, why));
         }
 
         // Several PCI functions with one board id (p300 with both chips PCIe-visible, §9): each function is one chip.

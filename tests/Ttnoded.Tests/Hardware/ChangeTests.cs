@@ -119,3 +119,37 @@ public sealed class ChangeTests
         Assert.Contains("0000:85:00.0", change.Identity);
     }
 }
+
+public sealed class IdentityChangeTests
+{
+    [Fact]
+    public void A_card_publishing_its_serial_late_is_not_reported_as_vanished()
+    {
+        using var t = new FixtureTree("not-published");
+        var m = t.Monitor();
+        var changes = new List<CardChange>();
+        m.Changed += changes.AddRange;
+        Assert.Equal(CardState.NotReady, m.Probe().Cards[0].State);
+        using (var full = new FixtureTree("n150"))
+            foreach (var f in Directory.EnumerateFiles(full.P(full.Class(0)), "tt_*"))
+                t.Write(t.Class(0) + "/" + Path.GetFileName(f), File.ReadAllText(f).Trim());
+        t.Time.Advance(TimeSpan.FromSeconds(1));
+        var s = m.Probe();
+        var c = Assert.Single(s.Cards);
+        Assert.Equal("0100018511700001@0000:01:00.0", c.Identity);
+        Assert.Equal(CardState.Usable, c.State);
+        Assert.Empty(changes);
+    }
+
+    [Fact]
+    public void A_vanished_card_exports_no_stale_telemetry()
+    {
+        using var t = new FixtureTree("loudbox");
+        var m = t.Monitor();
+        m.Probe();
+        t.Delete("sys/devices/pci0000:80/0000:80:03.0");
+        var gone = m.Probe().Cards.Single(c => c.State == CardState.Missing);
+        Assert.Null(gone.Telemetry.TemperatureCelsius);
+        Assert.Equal("0100014511800004", gone.Serial);
+    }
+}
