@@ -112,6 +112,11 @@ public sealed class ModelStore : IModelCatalog
             {
                 throw new ModelStoreException(400, e.Message);
             }
+            catch (IOException e) when (e is not FileNotFoundException)
+            {
+                // Disk full shows here at preallocation, before the payload streams; a dropped client shows here too.
+                throw new ModelStoreException(500, $"import aborted: {e.Message}");
+            }
             warnings.InsertRange(0, v.Warnings);
             var summary = await CommitAsync(v, temps, importedBy, ct).ConfigureAwait(false);
             return new ImportOutcome(summary, warnings, v.BytesRead, sw.Elapsed.TotalSeconds);
