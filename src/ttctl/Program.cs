@@ -10,6 +10,7 @@ root.Subcommands.Add(NodeCommand.Create());
 root.Subcommands.Add(CardListCommand.Create());
 root.Subcommands.Add(BundleCommand.Create());
 root.Subcommands.Add(ModelCommand.Create());
+root.Subcommands.Add(UsbCommand.Create());
 root.Subcommands.Add(SubmitCommand.Create());
 root.Subcommands.Add(StatusCommand.Create());
 root.Subcommands.Add(LogsCommand.Create());

@@ -16,6 +16,7 @@ using Ttnoded.Logging;
 using Ttnoded.Security;
 using Ttnoded.Store;
 using Ttnoded.Systemd;
+using Ttnoded.Usb;
 
 namespace Ttnoded;
 
@@ -116,6 +117,11 @@ public sealed class NodeSystem : IAsyncDisposable
         JobEndpoints.Map(app, jobService, feeds);
         AllocationEndpoints.Map(app, allocations, _store);
         if (app.Services.GetService<ModelStore>() is { } modelStore) ModelEndpoints.Map(app, modelStore, _store);
+        // USB drives through udisks2 (own thread; a missing bus is retried in the background, never blocks start-up).
+        var usb = new UsbService(_config, app.Services.GetService<ModelStore>(), _store, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("usb"));
+        UsbEndpoints.Map(app, usb, _store);
+        usb.Start();
+        app.Lifetime.ApplicationStopping.Register(usb.Dispose);
         OpenAiEndpoints.Map(app, jobService, feeds, catalog);
         var requestMetrics = app.Services.GetRequiredService<Metrics.RequestMetrics>();
         app.MapGet("/metrics", (HttpContext http) =>

@@ -34,10 +34,13 @@ public static class ConfigLoader
         ["jobs.projectWeights"] = (c, v) => Weights(v, c.Jobs.ProjectWeights),
         ["engine.threads"] = (c, v) => Int(v, 0, 1024, n => c.Engine.Threads = n),
         ["engine.keepAliveSeconds"] = (c, v) => Int(v, 0, 86_400 * 30, n => c.Engine.KeepAliveSeconds = n),
+        ["usb.enabled"] = (c, v) => Bool(v, b => c.Usb.Enabled = b),
+        ["usb.autoImport"] = (c, v) => Bool(v, b => c.Usb.AutoImport = b),
+        ["usb.busAddress"] = (c, v) => Str(v, s => c.Usb.BusAddress = s),
     };
 
     /// <summary>Sections that hold keys (an object is expected there).</summary>
-    private static readonly HashSet<string> Sections = ["trust", "jobs", "engine"];
+    private static readonly HashSet<string> Sections = ["trust", "jobs", "engine", "usb"];
 
     /// <summary>Loads <paramref name="path"/>; a missing file means defaults. Throws <see cref="ConfigException"/>.</summary>
     public static DaemonConfig Load(string path)
@@ -111,6 +114,13 @@ public static class ConfigLoader
         string s = v.GetString()!;
         if (!allowed.Contains(s, StringComparer.Ordinal)) return $"expected one of {string.Join('|', allowed)}, got \"{s}\"";
         set(s);
+        return null;
+    }
+
+    private static string? Bool(JsonElement v, Action<bool> set)
+    {
+        if (v.ValueKind is not (JsonValueKind.True or JsonValueKind.False)) return $"expected true or false, got {Describe(v)}";
+        set(v.GetBoolean());
         return null;
     }
 

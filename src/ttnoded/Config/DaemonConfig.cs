@@ -20,6 +20,7 @@ public sealed class DaemonConfig
     public TrustConfig Trust { get; } = new();
     public JobsConfig Jobs { get; } = new();
     public EngineConfig Engine { get; } = new();
+    public UsbConfig Usb { get; } = new();
 }
 
 /// <summary>Who may sign the model bundles this node imports.</summary>
@@ -57,4 +58,15 @@ public sealed class EngineConfig
     public int Threads { get; set; }
     /// <summary>How long an unused model stays loaded.</summary>
     public int KeepAliveSeconds { get; set; } = 300;
+}
+
+/// <summary>USB drives, watched through udisks2 on D-Bus.</summary>
+public sealed class UsbConfig
+{
+    /// <summary>Watch udisks2 and list bundles on mounted removable drives.</summary>
+    public bool Enabled { get; set; } = true;
+    /// <summary>Import bundles signed by a trusted key as soon as their drive is mounted (never unsigned or untrusted ones).</summary>
+    public bool AutoImport { get; set; }
+    /// <summary>D-Bus address of the bus udisks2 is on; null means the system bus.</summary>
+    public string? BusAddress { get; set; }
 }
