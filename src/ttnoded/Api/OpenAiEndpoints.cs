@@ -22,7 +22,8 @@ public static class OpenAiEndpoints
     {
         app.MapGet("/v1/models", () =>
         {
-            var cards = catalog.Names().Select(n => new ModelCard(n, "model", (catalog.Find(n)?.RegisteredAt ?? DateTimeOffset.UnixEpoch).ToUnixTimeSeconds(), "ttnoded"));
+            var cards = catalog.Names().Select(n => new ModelCard(n, "model", (catalog.Find(n)?.RegisteredAt ?? DateTimeOffset.UnixEpoch).ToUnixTimeSeconds(), "ttnoded")
+                { MaxModelLen = ModelContext.Length(catalog, n) });
             return Results.Json(new ModelList("list", [.. cards]), OpenAiJsonContext.Default.ModelList);
         });
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using TtEngine.Gguf;
 using TtProtocol.Jobs;
 using Ttnoded.Inference;
 using Ttnoded.Jobs;
@@ -46,7 +45,6 @@ public sealed class RequestMetrics(JobQueue queue, IModelCatalog catalog)
 
     private readonly ConcurrentDictionary<string, Series> _series = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, Live> _live = new();
-    private readonly ConcurrentDictionary<string, int> _contextLength = new(StringComparer.Ordinal);
 
     /// <summary>Starts observing a job that has just started running (its feed and its sink).</summary>
     public void Track(JobRecord job, JobFeed feed, JobSink sink)
@@ -169,20 +167,7 @@ public sealed class RequestMetrics(JobQueue queue, IModelCatalog catalog)
         return (used, Math.Max(capacity, used));
     }
 
-    private int ContextLength(string model) => _contextLength.GetOrAdd(model, m =>
-    {
-        try
-        {
-            if (catalog.Find(m) is not { } loc) return 0;
-            using var gguf = GgufFile.Open(loc.GgufPath);
-            if (!gguf.TryGetString("general.architecture", out string arch)) return 0;
-            return gguf.TryGetUInt32(arch + ".context_length", out uint n) ? (int)Math.Min(n, int.MaxValue) : 0;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or GgufFormatException)
-        {
-            return 0; // unreadable: the gauge counts its tokens as used without capacity
-        }
-    });
+    private int ContextLength(string model) => OpenAi.ModelContext.Length(catalog, model) ?? 0;
 
     private string Canonical(string model) => _series.ContainsKey(model) ? model : catalog.Find(model)?.Name ?? model;
 

@@ -117,7 +117,12 @@ public sealed record ChatDelta
 
 public sealed record ModelList(string Object, ModelCard[] Data);
 
-public sealed record ModelCard(string Id, string Object, long Created, string OwnedBy);
+/// <summary>A model; max_model_len (as vLLM) is the context length in tokens, when known.</summary>
+public sealed record ModelCard(string Id, string Object, long Created, string OwnedBy)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? MaxModelLen { get; init; }
+}
 
 /// <summary>OpenAI's error envelope: {"error":{"message","type","param","code"}}.</summary>
 public sealed record ErrorEnvelope(ErrorBody Error);

@@ -48,6 +48,7 @@ public sealed class OpenAiApiTests
         Assert.Equal("model", card.GetProperty("object").GetString());
         Assert.Equal("ttnoded", card.GetProperty("owned_by").GetString());
         Assert.Equal(JsonValueKind.Number, card.GetProperty("created").ValueKind);
+        Assert.True(card.GetProperty("max_model_len").GetInt32() > 0);
     }
 
     [Fact]
