@@ -76,7 +76,11 @@ internal static class HostChecks
         var cards = Present(c).ToList();
         if (cards.Count == 0) return Ok(Iommu, "no cards");
         var modes = cards.GroupBy(i => i.IommuMode).Select(g => $"{g.Key}×{g.Count()}").ToList();
-        string observed = $"iommu_group/type: {string.Join(", ", modes)}" + (c.Host.IommuUnitsPresent ? "" : "; no IOMMU units in /sys/class/iommu");
+        var boot = (c.Host.Cmdline ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Where(a => a.StartsWith("iommu=", StringComparison.Ordinal) || a.StartsWith("intel_iommu=", StringComparison.Ordinal)
+                        || a.StartsWith("amd_iommu=", StringComparison.Ordinal)).ToList();
+        string observed = $"iommu_group/type: {string.Join(", ", modes)}" + (c.Host.IommuUnitsPresent ? "" : "; no IOMMU units in /sys/class/iommu")
+                          + (boot.Count > 0 ? $"; cmdline {string.Join(" ", boot)}" : "");
         var blocked = cards.FirstOrDefault(i => i.IommuMode == "blocked");
         if (blocked is not null)
             return Fail(Iommu, $"{Label(blocked)}: IOMMU domain 'blocked' (no DMA possible); {observed}",

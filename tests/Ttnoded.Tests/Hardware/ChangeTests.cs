@@ -153,3 +153,33 @@ public sealed class IdentityChangeTests
         Assert.Equal("0100014511800004", gone.Serial);
     }
 }
+
+public sealed class StuckProbeTests
+{
+    [Fact]
+    public void A_sysfs_read_that_never_returns_does_not_hang_callers()
+    {
+        using var t = new FixtureTree("n150");
+        var m = t.Monitor(new HardwareOptions { ProbeTimeout = TimeSpan.FromMilliseconds(300) });
+        var first = m.Probe();
+        // A FIFO with no writer blocks open(2) forever: the same effect as a sysfs read that never answers.
+        var attr = t.P("sys/devices/pci0000:00/0000:00:01.1/0000:01:00.0/tenstorrent/tenstorrent!0/tt_aiclk");
+        File.Delete(attr);
+        using (var mk = System.Diagnostics.Process.Start("mkfifo", attr)) mk.WaitForExit();
+        t.Time.Advance(TimeSpan.FromSeconds(5));
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var s = m.GetSnapshot(TimeSpan.Zero);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"took {sw.Elapsed}");
+        Assert.Equal(first.ProbedAt, s.ProbedAt);
+        Assert.Equal("degraded", s.Health);
+        Assert.Contains(s.Reasons, r => r.Contains("probe stuck"));
+        // Unblock the stuck reader (a writer opens and closes: the reader sees EOF) so the probe finishes.
+        using (var w = new FileStream(attr, FileMode.Open, FileAccess.Write)) { }
+        File.Delete(attr);
+        File.WriteAllText(attr, "500\n");   // later probes read a normal file again
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        NodeHardwareSnapshot next;
+        while ((next = m.GetSnapshot(TimeSpan.Zero)).Reasons.Any(r => r.Contains("probe stuck")) && DateTime.UtcNow < deadline) Thread.Sleep(50);
+        Assert.DoesNotContain(next.Reasons, r => r.Contains("probe stuck"));
+    }
+}

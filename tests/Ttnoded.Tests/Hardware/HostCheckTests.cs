@@ -106,7 +106,7 @@ public sealed class HostCheckTests
     }
 
     // ---- iommu ----
-    [Fact] public void Iommu_ok_passthrough() { using var t = new FixtureTree("n150"); AssertStatus(CheckStatus.Ok, Check(t, "iommu"), "identity"); }
+    [Fact] public void Iommu_ok_passthrough() { using var t = new FixtureTree("n150"); AssertStatus(CheckStatus.Ok, Check(t, "iommu"), "identity×1; cmdline iommu=pt"); }
     [Fact]
     public void Iommu_warn_mixed_modes()
     {
