@@ -18,5 +18,6 @@ root.Subcommands.Add(CancelCommand.Create());
 root.Subcommands.Add(QueueCommand.Create());
 root.Subcommands.Add(AllocCommand.Create());
 root.Subcommands.Add(AuditCommand.Create());
+root.Subcommands.Add(EngineCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 return await root.Parse(args).InvokeAsync();
