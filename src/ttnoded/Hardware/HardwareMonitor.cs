@@ -121,9 +121,19 @@ public sealed class HardwareMonitor
             }
             task = _inFlight;
         }
-        if (task.Wait(Options.ProbeTimeout)) return task.Result;
+        string problem;
+        try
+        {
+            if (task.Wait(Options.ProbeTimeout)) return task.Result;
+            problem = $"hardware probe stuck for {(_time.GetUtcNow() - _inFlightSince).TotalSeconds:0} s (sysfs not answering); showing the last reading";
+        }
+        catch (AggregateException e)
+        {
+            // A bug or an unexpected I/O error must not take the API down: report it, keep the last reading.
+            problem = $"hardware probe failed: {e.InnerException?.Message ?? e.Message}; showing the last reading";
+        }
         var stale = _current ?? new NodeHardwareSnapshot(_time.GetUtcNow(), _root.Root, null, [], [], []);
-        return stale with { Reasons = [.. stale.Reasons, $"hardware probe stuck for {(_time.GetUtcNow() - _inFlightSince).TotalSeconds:0} s (sysfs not answering); showing the last reading"] };
+        return stale with { Reasons = [.. stale.Reasons, problem] };
     }
 
     private readonly object _inFlightGate = new();
