@@ -90,7 +90,7 @@ public sealed class UsbWatcher : IDisposable
                     bus.Wait(TimeSpan.FromMilliseconds(500));
                 }
             }
-            catch (SdBusException e)
+            catch (Exception e) // SdBusException, or no libsystemd at all (DllNotFoundException): the thread must never die
             {
                 SetState(false, $"not connected to {Address}: {e.Message}; retrying in {backoff.TotalSeconds:0}s");
                 Publish(clear: true);
