@@ -54,6 +54,8 @@ public sealed class NodeSystem : IAsyncDisposable
 
         int? activatedFd = SocketActivation.ListeningUnixSocket();
         if (activatedFd is null) UnixSocketListener.PrepareSocketPath(_paths.SocketPath);
+        // A thousand clients may connect at once: a short accept backlog would refuse some with EAGAIN.
+        builder.WebHost.UseSockets(o => o.Backlog = 4096);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
