@@ -22,6 +22,7 @@ public sealed partial class UsbService : IDisposable
     public const string AutoImportUser = "usb-auto-import";
 
     private static readonly TimeSpan RescanInterval = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan DriveTimeout = TimeSpan.FromSeconds(10);
 
     private readonly DaemonConfig _config;
     private readonly ModelStore? _models;
@@ -78,6 +79,7 @@ public sealed partial class UsbService : IDisposable
         var trust = TrustedKeys();
         var drives = new List<UsbDriveInfo>();
         var live = new HashSet<string>(StringComparer.Ordinal);
+        bool complete = true;
         foreach (var m in Watcher.Mounts)
         {
             string drive = string.Join(' ', new[] { m.Vendor, m.Model }.Where(s => s is not null));
@@ -85,24 +87,40 @@ public sealed partial class UsbService : IDisposable
             string? error = null;
             try
             {
-                foreach (var f in TopLevelBundles(m.MountPoint))
-                {
-                    string key = Key(f);
-                    live.Add(key);
-                    var p = await PeekAsync(f, key, ct).ConfigureAwait(false);
-                    bool registered = p.Name is not null && _models is not null && _models.Exists(p.Name, p.Version!);
-                    bundles.Add(new UsbBundleInfo(f.FullName, f.Length, p.Name, p.Version, p.Architecture, p.Quantization, p.SignatureState(trust),
-                        p.SignatureValid ? p.SignerKeyId : null, registered, _outcomes.GetValueOrDefault(key), p.Error));
-                }
+                // A failing drive can hang reads for minutes: it must not hang the API (the read goes on in the background).
+                var (found, keys) = await Task.Run(() => ListDriveAsync(m.MountPoint, trust, ct), ct).WaitAsync(DriveTimeout, ct).ConfigureAwait(false);
+                bundles = found;
+                live.UnionWith(keys);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 error = e.Message;
             }
+            catch (TimeoutException)
+            {
+                error = $"the drive did not answer within {DriveTimeout.TotalSeconds:0} s";
+                complete = false;
+            }
             drives.Add(new UsbDriveInfo(m.Device, m.Label, m.MountPoint, drive.Length == 0 ? null : drive, m.ConnectionBus, bundles, error));
         }
-        foreach (var k in _peeks.Keys) if (!live.Contains(k)) _peeks.TryRemove(k, out _);
+        if (complete) foreach (var k in _peeks.Keys) if (!live.Contains(k)) _peeks.TryRemove(k, out _);
         return new UsbListResponse(true, _config.Usb.AutoImport, Watcher.Connected, Watcher.Status, drives);
+    }
+
+    private async Task<(List<UsbBundleInfo> Bundles, List<string> Keys)> ListDriveAsync(string mountPoint, TrustPolicy trust, CancellationToken ct)
+    {
+        var bundles = new List<UsbBundleInfo>();
+        var keys = new List<string>();
+        foreach (var f in TopLevelBundles(mountPoint))
+        {
+            string key = Key(f);
+            keys.Add(key);
+            var p = await PeekAsync(f, key, ct).ConfigureAwait(false);
+            bool registered = p.Name is not null && _models is not null && _models.Exists(p.Name, p.Version!);
+            bundles.Add(new UsbBundleInfo(f.FullName, f.Length, p.Name, p.Version, p.Architecture, p.Quantization, p.SignatureState(trust),
+                p.SignatureValid ? p.SignerKeyId : null, registered, _outcomes.GetValueOrDefault(key), p.Error));
+        }
+        return (bundles, keys);
     }
 
     /// <summary>Regular files named *.ttmodel directly under <paramref name="mountPoint"/> (symbolic links are not followed).</summary>
