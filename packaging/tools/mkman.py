@@ -66,7 +66,11 @@ def ttctl_commands(binary, path, out):
                     continue
                 out.append(f".TP\n.B {roff(name)}\n{roff(d)}")
     for name, _ in subs:
-        ttctl_commands(binary, path + [name.split(",")[0].strip()], out)
+        # "sign <file>" in a Commands list: the command is the first word; its argument is shown in its own help.
+        sub = name.split(",")[0].split()[0]
+        if sub in path or len(path) > 5:
+            raise SystemExit(f"mkman: help of ttctl {' '.join(path)} lists '{name}' again: refusing to recurse")
+        ttctl_commands(binary, path + [sub], out)
 
 
 def ttnoded_options(binary):

@@ -60,8 +60,8 @@ public sealed class GenerationResult
     public TimeSpan TimePerToken => GeneratedTokens > 1 ? GenerationDuration / (GeneratedTokens - 1) : TimeSpan.Zero;
 }
 
-/// <summary>Holds back streamed text that could still turn into a stop string.</summary>
-internal sealed class StopStringFilter(IReadOnlyList<string> stops)
+/// <summary>Holds back streamed text that could still turn into a stop string (used by Generate and by the daemon's batching host).</summary>
+public sealed class StopStringFilter(IReadOnlyList<string> stops)
 {
     private string _pending = "";
 

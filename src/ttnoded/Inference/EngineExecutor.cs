@@ -1,11 +1,10 @@
 using TtEngine.Model;
 using Ttnoded.Jobs;
-using EngineChat = TtEngine.Chat.ChatMessage;
 using EngineSampling = TtEngine.Sampling.SamplingOptions;
 
 namespace Ttnoded.Inference;
 
-/// <summary>Runs jobs on the built-in Llama engine: takes the model's turn, generates, streams text into the sink.</summary>
+/// <summary>Runs jobs on the built-in Llama engine: every job on a model joins that model's continuous batch.</summary>
 public sealed class EngineExecutor(ModelPool models) : IJobExecutor
 {
     /// <summary>Default when a job gives no max tokens.</summary>
@@ -14,35 +13,8 @@ public sealed class EngineExecutor(ModelPool models) : IJobExecutor
     public async Task<ExecutionResult> ExecuteAsync(JobRecord job, IJobSink sink, CancellationToken ct)
     {
         using var lease = await models.AcquireAsync(job.Model, () => sink.OnLoading(job.Model), ct).ConfigureAwait(false);
-        var model = lease.Model;
-        var options = Options(job);
-        // Generation is CPU-bound: keep it off the request threads.
-        return await Task.Run(() =>
-        {
-            GenerationResult r;
-            int lastToken = -1;
-            Action<string> onText = text => sink.OnText(text, lastToken);
-            if (job.Request.Messages is { Length: > 0 } messages)
-            {
-                var chat = messages.Select(m => new EngineChat(m.Role, m.Content)).ToList();
-                sink.OnPrompt(model.Tokenizer.Encode(TtEngine.Chat.ChatTemplate.Apply(model.ChatFormat, chat), addSpecial: false, parseSpecial: true).Length);
-                r = model.GenerateChat(chat, options, onText, ct);
-            }
-            else
-            {
-                sink.OnPrompt(model.Tokenizer.Encode(job.Request.Prompt ?? "", addSpecial: true).Length);
-                r = model.Generate(job.Request.Prompt ?? "", options, onText, ct);
-            }
-            string finish = r.StopReason switch
-            {
-                StopReason.Cancelled => "cancelled",
-                StopReason.MaxTokens or StopReason.ContextLimit => "length",
-                _ => "stop",
-            };
-            return new ExecutionResult(finish, r.PromptTokens, r.GeneratedTokens,
-                r.GeneratedTokens > 0 ? r.TimeToFirstToken.TotalMilliseconds : null,
-                r.GeneratedTokens > 1 ? r.TimePerToken.TotalMilliseconds : null);
-        }, CancellationToken.None).ConfigureAwait(false);
+        // The request joins the model's running batch at its next step (continuous batching).
+        return await lease.Runner.RunAsync(job, Options(job), sink, ct).ConfigureAwait(false);
     }
 
     /// <summary>Maps a job's sampling request onto the engine's options (null fields keep the engine's defaults).</summary>

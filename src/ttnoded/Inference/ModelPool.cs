@@ -15,12 +15,20 @@ public sealed class ModelPool : IDisposable
         public string Name { get; } = name;
         public string Path { get; } = path;
         public LlamaModel? Model;
+        /// <summary>The model's continuous-batching engine thread, alive while the model is loaded.</summary>
+        public BatchingModelRunner? Runner;
         public int Users;
         public DateTimeOffset LastUsed = DateTimeOffset.UtcNow;
         public bool Pinned;
-        /// <summary>One generation at a time per model: the engine's worker pool is not re-entrant.</summary>
-        public readonly SemaphoreSlim Turn = new(1, 1);
         public readonly Lock LoadGate = new();
+
+        public void UnloadNow()
+        {
+            Runner?.Dispose();
+            Runner = null;
+            Model?.Dispose();
+            Model = null;
+        }
     }
 
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
@@ -38,18 +46,19 @@ public sealed class ModelPool : IDisposable
         _reaper = new Timer(_ => Reap(), null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
     }
 
-    /// <summary>A model in use; dispose the lease to release it (and its turn).</summary>
-    public sealed class Lease(ModelPool pool, string key, LlamaModel model) : IDisposable
+    /// <summary>A model in use (it stays loaded until every lease is disposed).</summary>
+    public sealed class Lease(ModelPool pool, string key, LlamaModel model, BatchingModelRunner runner) : IDisposable
     {
         private int _disposed;
         public LlamaModel Model { get; } = model;
+        public BatchingModelRunner Runner { get; } = runner;
         public void Dispose() { if (Interlocked.Exchange(ref _disposed, 1) == 0) pool.Release(key); }
     }
 
     /// <summary>Names of loaded models.</summary>
     public IReadOnlyList<string> Loaded() { lock (_gate) return _entries.Values.Where(e => e.Model is not null).Select(e => e.Name).ToList(); }
 
-    /// <summary>Waits for the model's turn, loading it if needed. <paramref name="onLoading"/> fires when a load starts.</summary>
+    /// <summary>Takes a lease on the model, loading it if needed. <paramref name="onLoading"/> fires when a load starts.</summary>
     public async Task<Lease> AcquireAsync(string name, Action? onLoading, CancellationToken ct)
     {
         var loc = _catalog.Find(name) ?? throw new InvalidOperationException($"model '{name}' is not registered (removed since the job was queued?)");
@@ -65,17 +74,10 @@ public sealed class ModelPool : IDisposable
         }
         try
         {
-            await e.Turn.WaitAsync(ct).ConfigureAwait(false);
-            try
-            {
-                var model = EnsureLoaded(e, onLoading);
-                return new Lease(this, e.Name, model);
-            }
-            catch
-            {
-                e.Turn.Release();
-                throw;
-            }
+            ct.ThrowIfCancellationRequested();
+            // Loading maps the file and builds the tokenizer: keep it off the request threads.
+            var (model, runner) = await Task.Run(() => EnsureLoaded(e, onLoading), ct).ConfigureAwait(false);
+            return new Lease(this, e.Name, model, runner);
         }
         catch
         {
@@ -94,7 +96,7 @@ public sealed class ModelPool : IDisposable
             if (!_entries.TryGetValue(loc.Name, out e!)) _entries[loc.Name] = e = new Entry(loc.Name, loc.GgufPath);
             e.Pinned = true;
         }
-        EnsureLoaded(e, null);
+        _ = EnsureLoaded(e, null);
     }
 
     /// <summary>Unloads a model that no job is using. False when it is in use (it unloads after) or not loaded.</summary>
@@ -105,23 +107,24 @@ public sealed class ModelPool : IDisposable
             if (!_entries.TryGetValue(name, out var e) || e.Model is null) return false;
             e.Pinned = false;
             if (e.Users > 0) { e.LastUsed = DateTimeOffset.MinValue; return false; }
-            e.Model.Dispose();
-            e.Model = null;
+            e.UnloadNow();
             _log.LogInformation("model {Model} unloaded", name);
             return true;
         }
     }
 
-    private LlamaModel EnsureLoaded(Entry e, Action? onLoading)
+    private (LlamaModel, BatchingModelRunner) EnsureLoaded(Entry e, Action? onLoading)
     {
         lock (e.LoadGate)
         {
-            if (e.Model is not null) return e.Model;
+            lock (_gate)
+                if (e.Model is not null && e.Runner is not null) return (e.Model, e.Runner);
             onLoading?.Invoke();
             _log.LogInformation("loading model {Model} from {Path}", e.Name, e.Path);
             var model = LlamaModel.Load(e.Path, new EngineOptions { Threads = _config.Engine.Threads });
-            lock (_gate) e.Model = model;
-            return model;
+            var runner = new BatchingModelRunner(model, e.Name);
+            lock (_gate) { e.Model = model; e.Runner = runner; }
+            return (model, runner);
         }
     }
 
@@ -132,7 +135,6 @@ public sealed class ModelPool : IDisposable
             if (!_entries.TryGetValue(key, out var e)) return;
             e.Users--;
             e.LastUsed = DateTimeOffset.UtcNow;
-            e.Turn.Release();
         }
     }
 
@@ -144,8 +146,7 @@ public sealed class ModelPool : IDisposable
             foreach (var e in _entries.Values)
             {
                 if (e.Model is null || e.Users > 0 || e.Pinned || DateTimeOffset.UtcNow - e.LastUsed < keep) continue;
-                e.Model.Dispose();
-                e.Model = null;
+                e.UnloadNow();
                 _log.LogInformation("model {Model} unloaded after {Seconds}s idle", e.Name, _config.Engine.KeepAliveSeconds);
             }
         }
@@ -156,7 +157,7 @@ public sealed class ModelPool : IDisposable
         _reaper.Dispose();
         lock (_gate)
         {
-            foreach (var e in _entries.Values) { e.Model?.Dispose(); e.Model = null; }
+            foreach (var e in _entries.Values) e.UnloadNow();
         }
     }
 }

@@ -152,4 +152,23 @@ public sealed class JobApiTests
         Assert.Equal(JobStates.Succeeded, done.State);
         Assert.True(done.TokensIn > 3);
     }
+
+    [Fact]
+    public async Task A_newcomer_joins_the_running_batch_instead_of_waiting_for_it()
+    {
+        await using var node = new InProcessNode(c => c.Jobs.MaxRunning = 2);
+        var longJob = await node.SubmitAsync(new JobSubmitRequest
+        {
+            Model = InProcessNode.Model, Prompt = "Once", MaxTokens = 1500, Sampling = new SamplingOptions { Temperature = 0, IgnoreEos = true },
+        });
+        for (int i = 0; i < 500 && (await node.GetAsync(longJob.Id)).State != JobStates.Running; i++) await Task.Delay(10);
+        var shortJob = await node.SubmitAsync(Greedy("Once upon a time", 5));
+        var shortDone = await node.WaitFinishedAsync(shortJob.Id);
+        var longNow = await node.GetAsync(longJob.Id);
+        Assert.Equal(JobStates.Succeeded, shortDone.State);
+        Assert.Equal(JobStates.Running, longNow.State); // the short job finished while the long one was still generating
+        var longDone = await node.WaitFinishedAsync(longJob.Id);
+        Assert.Equal(1500, longDone.TokensOut);
+        Assert.True(shortDone.FinishedAt < longDone.FinishedAt);
+    }
 }

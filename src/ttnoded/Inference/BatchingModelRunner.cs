@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using TtEngine.Chat;
+using TtEngine.Model;
+using TtEngine.Sampling;
+using TtEngine.Tokenization;
+using Ttnoded.Jobs;
+
+namespace Ttnoded.Inference;
+
+/// <summary>
+/// Continuous batching for one loaded model: a single engine thread steps every active request in turn. A newcomer
+/// joins at the next step; its prompt is prefilled in chunks of at most <see cref="PrefillChunk"/> tokens between the
+/// others' decode steps, so a long prompt never stalls running requests for more than one chunk. A request leaves as
+/// soon as it stops (end of generation, stop string, max tokens, context full) or is cancelled (checked every step).
+/// </summary>
+public sealed class BatchingModelRunner : IDisposable
+{
+    /// <summary>Largest prompt slice prefilled in one step (bounds the stall a newcomer causes the others).</summary>
+    public const int PrefillChunk = 64;
+
+    private readonly LlamaModel _model;
+    private readonly Lock _gate = new();
+    private readonly Queue<Request> _incoming = new();
+    private readonly List<Request> _active = [];
+    private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
+    private readonly Thread _thread;
+    private volatile bool _stopping;
+
+    public BatchingModelRunner(LlamaModel model, string name)
+    {
+        _model = model;
+        _thread = new Thread(Loop) { IsBackground = true, Name = "engine " + name };
+        _thread.Start();
+    }
+
+    /// <summary>Requests being generated right now (for metrics and the KV-cache gauge).</summary>
+    public int ActiveCount { get { lock (_gate) return _active.Count + _incoming.Count; } }
+
+    /// <summary>Runs one job to its end on this model; completes when the request leaves the batch.</summary>
+    public Task<ExecutionResult> RunAsync(JobRecord job, GenerationOptions options, IJobSink sink, CancellationToken ct)
+    {
+        var r = new Request(job, options, sink, ct);
+        lock (_gate) _incoming.Enqueue(r);
+        _wake.Release();
+        return r.Done.Task;
+    }
+
+    private sealed class Request(JobRecord job, GenerationOptions options, IJobSink sink, CancellationToken ct)
+    {
+        public JobRecord Job { get; } = job;
+        public GenerationOptions Options { get; } = options;
+        public IJobSink Sink { get; } = sink;
+        public CancellationToken Ct { get; } = ct;
+        public TaskCompletionSource<ExecutionResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public Sequence? Seq;
+        public int[] Prompt = [];
+        public int Prefilled;
+        public Sampler? Sampler;
+        public List<int> History = [];
+        public StreamingDetokenizer? Detok;
+        public StopStringFilter? Stops;
+        public int Generated;
+        public int LastToken = -1;
+        public long Start = Stopwatch.GetTimestamp();
+        public long FirstToken;
+    }
+
+    private void Loop()
+    {
+        while (!_stopping)
+        {
+            lock (_gate)
+                while (_incoming.TryDequeue(out var r)) Admit(r);
+            int count;
+            lock (_gate) count = _active.Count;
+            if (count == 0)
+            {
+                _wake.Wait(TimeSpan.FromMilliseconds(250));
+                continue;
+            }
+            for (int i = 0; i < count; i++)
+            {
+                Request r;
+                lock (_gate) r = _active[i];
+                bool finished;
+                try { finished = Step(r); }
+                catch (Exception e)
+                {
+                    r.Done.TrySetException(e);
+                    finished = true;
+                }
+                if (finished) r.Seq?.Dispose();
+            }
+            lock (_gate) _active.RemoveAll(r => r.Done.Task.IsCompleted);
+        }
+        lock (_gate)
+        {
+            foreach (var r in _active.Concat(_incoming)) { r.Seq?.Dispose(); r.Done.TrySetCanceled(); }
+            _active.Clear();
+            _incoming.Clear();
+        }
+    }
+
+    /// <summary>Tokenizes the request and gives it a sequence; a bad request fails alone.</summary>
+    private void Admit(Request r)
+    {
+        try
+        {
+            var req = r.Job.Request;
+            bool chat = req.Messages is { Length: > 0 };
+            r.Prompt = chat
+                ? _model.Tokenizer.Encode(ChatTemplate.Apply(_model.ChatFormat, req.Messages!.Select(m => new ChatMessage(m.Role, m.Content)).ToList()), addSpecial: false, parseSpecial: true)
+                : _model.Tokenizer.Encode(req.Prompt ?? "", addSpecial: true, parseSpecial: r.Options.ParseSpecialInPrompt);
+            if (r.Prompt.Length == 0) throw new InvalidOperationException("the prompt has no tokens");
+            int ctx = _model.Config.ContextLength;
+            if (r.Prompt.Length >= ctx)
+                throw new InvalidOperationException($"prompt is {r.Prompt.Length} tokens; the model's context is {ctx}");
+            r.Seq = _model.CreateSequence((int)Math.Min(ctx, (long)r.Prompt.Length + r.Options.MaxTokens));
+            r.Sampler = new Sampler(r.Options.Sampling, _model.Config.VocabSize);
+            r.History = new List<int>(r.Prompt.Length + Math.Min(r.Options.MaxTokens, 4096));
+            r.History.AddRange(r.Prompt);
+            r.Detok = new StreamingDetokenizer(_model.Tokenizer, stripLeadingSpace: r.Prompt.Length == 1 && r.Prompt[0] == _model.Tokenizer.BosId);
+            r.Stops = new StopStringFilter(r.Options.StopStrings);
+            r.Sink.OnPrompt(r.Prompt.Length);
+            _active.Add(r);
+        }
+        catch (Exception e)
+        {
+            r.Seq?.Dispose();
+            r.Done.TrySetException(e);
+        }
+    }
+
+    /// <summary>One step of one request: a prefill chunk, or one decoded token. Returns true when it left the batch.</summary>
+    private bool Step(Request r)
+    {
+        if (r.Ct.IsCancellationRequested) return Finish(r, StopReason.Cancelled);
+        var seq = r.Seq!;
+        ReadOnlySpan<float> logits;
+        if (r.Prefilled < r.Prompt.Length)
+        {
+            int n = Math.Min(PrefillChunk, r.Prompt.Length - r.Prefilled);
+            logits = seq.Prefill(r.Prompt.AsSpan(r.Prefilled, n));
+            r.Prefilled += n;
+            if (r.Prefilled < r.Prompt.Length) return false;
+        }
+        else
+        {
+            logits = seq.Decode(r.LastToken);
+        }
+        int token = r.Sampler!.Sample(logits, CollectionsMarshal.AsSpan(r.History));
+        if (r.Generated == 0) r.FirstToken = Stopwatch.GetTimestamp();
+        r.Generated++;
+        r.History.Add(token);
+        r.LastToken = token;
+        if (r.Options.StopOnEndOfGeneration && _model.Tokenizer.IsEndOfGeneration(token)) return Finish(r, StopReason.EndOfGeneration);
+        var (emit, stopped) = r.Stops!.Push(r.Detok!.Push(token));
+        if (emit.Length > 0) r.Sink.OnText(emit, token);
+        if (stopped) return Finish(r, StopReason.StopString, flush: false);
+        if (r.Generated >= r.Options.MaxTokens) return Finish(r, StopReason.MaxTokens);
+        if (seq.Position >= seq.Capacity) return Finish(r, StopReason.ContextLimit);
+        return false;
+    }
+
+    private static bool Finish(Request r, StopReason reason, bool flush = true)
+    {
+        if (flush && r.Detok is not null && r.Stops is not null)
+        {
+            var (emit, _) = r.Stops.Push(r.Detok.Flush());
+            string tail = emit + r.Stops.Flush();
+            if (tail.Length > 0) r.Sink.OnText(tail, r.LastToken);
+        }
+        double? ttft = r.Generated > 0 ? Stopwatch.GetElapsedTime(r.Start, r.FirstToken).TotalMilliseconds : null;
+        double? tpot = r.Generated > 1 ? Stopwatch.GetElapsedTime(r.FirstToken).TotalMilliseconds / (r.Generated - 1) : null;
+        string finish = reason switch
+        {
+            StopReason.Cancelled => "cancelled",
+            StopReason.MaxTokens or StopReason.ContextLimit => "length",
+            _ => "stop",
+        };
+        r.Done.TrySetResult(new ExecutionResult(finish, r.Prompt.Length, r.Generated, ttft, tpot));
+        return true;
+    }
+
+    public void Dispose()
+    {
+        _stopping = true;
+        _wake.Release();
+        _thread.Join(TimeSpan.FromSeconds(10));
+    }
+}
