@@ -3,7 +3,7 @@ namespace TtEngine.Model;
 /// <summary>Options fixed when a model is loaded.</summary>
 public sealed class EngineOptions
 {
-    /// <summary>Threads used for matrix-vector products (caller included). 0 = one per logical core.</summary>
+    /// <summary>Threads used for matrix-vector products (caller included). 0 = one per physical core (<see cref="Runtime.CpuTopology.PhysicalCores"/>).</summary>
     public int Threads { get; init; }
 
     /// <summary>
@@ -11,6 +11,13 @@ public sealed class EngineOptions
     /// 0 = min(trained context length, 4096).
     /// </summary>
     public int DefaultContextLength { get; init; }
+
+    /// <summary>
+    /// Quantize activations to Q8 blocks once per row and multiply Q4_0/Q8_0/Q4_K/Q6_K weights in the integer domain
+    /// (default, as llama.cpp does; adds ~0.1-1% relative error per matrix product). False keeps float activations and
+    /// the float-domain kernels (bit-for-bit the reference arithmetic; used by the conformance tests).
+    /// </summary>
+    public bool QuantizedActivations { get; init; } = true;
 }
 
 /// <summary>Thrown when a sequence would grow past its context (KV cache) capacity.</summary>

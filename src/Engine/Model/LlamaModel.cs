@@ -18,14 +18,51 @@ public sealed unsafe partial class LlamaModel : IDisposable
     private readonly object _forwardLock = new();
     private bool _disposed;
 
+    // Forward-pass scratch, owned by the model (forward passes are serialised): [MaxBatch][...] each, 64-byte aligned.
+    private readonly NativeBuffer _scratch;
+    private readonly float* _x, _xb, _q, _k, _v, _attOut, _hb, _hb2;   // [B][dim] [B][dim] [B][qDim] [B][kvDim] ×2 [B][qDim] [B][ff] ×2
+    private readonly NativeBuffer _qxBuffer;
+    private readonly byte* _qx;             // [B][Q8Act.RowBytes(max cols)] quantized activations
+    private float* _qxSrc;                  // which float rows _qx currently holds (null = none)
+    private int _qxCols;
+    private readonly bool _useQ8;           // some matrix has an integer kernel and options allow it
+    private readonly Sequence[] _batchSeq = new Sequence[MaxBatch];
+    private readonly int[] _batchPos = new int[MaxBatch];
+    private NativeBuffer? _batchLogits;     // [MaxBatch][vocab], allocated at the first multi-sequence DecodeBatch
+
     private LlamaModel(GgufFile file, LlamaWeights weights, LlamaConfig config, EngineOptions options)
     {
         _file = file;
         _w = weights;
         Config = config;
         Options = options;
-        int threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
+        int threads = options.Threads > 0 ? options.Threads : CpuTopology.PhysicalCores;
         _pool = new WorkerPool(threads);
+
+        var c = config;
+        static long Round(long n) => (n + 15) / 16 * 16;
+        const int B = MaxBatch;
+        long dimN = Round((long)B * c.EmbeddingLength), qN = Round((long)B * c.QueryDim), kvN = Round((long)B * c.KvDim), ffN = Round((long)B * c.FeedForwardLength);
+        _scratch = new NativeBuffer((dimN * 2 + qN * 2 + kvN * 2 + ffN * 2) * 4);
+        float* p = _scratch.Floats;
+        _x = p; p += dimN;
+        _xb = p; p += dimN;
+        _q = p; p += qN;
+        _attOut = p; p += qN;
+        _k = p; p += kvN;
+        _v = p; p += kvN;
+        _hb = p; p += ffN;
+        _hb2 = p;
+        _useQ8 = options.QuantizedActivations && weights.AnyIntegerKernel;
+        int maxCols = Math.Max(Math.Max(c.EmbeddingLength, c.QueryDim), c.FeedForwardLength);
+        _qxBuffer = new NativeBuffer(_useQ8 ? (long)B * Q8Act.RowBytes((maxCols + 31) / 32 * 32) : 64);
+        _qx = _qxBuffer.Pointer;
+    }
+
+    private float* BatchLogits()
+    {
+        _batchLogits ??= new NativeBuffer((long)MaxBatch * Config.VocabSize * 4);
+        return _batchLogits.Floats;
     }
 
     /// <summary>Hyper-parameters.</summary>
@@ -39,6 +76,25 @@ public sealed unsafe partial class LlamaModel : IDisposable
 
     /// <summary>Threads used per forward pass.</summary>
     public int Threads => _pool.Count;
+
+    /// <summary>
+    /// Weight bytes one decode step reads: every layer matrix plus the classifier (the embedding lookup reads one row only).
+    /// With <see cref="KvBytesPerCachedToken"/> this gives the memory-bandwidth roofline of decode.
+    /// </summary>
+    public long WeightBytesPerToken
+    {
+        get
+        {
+            static long B(in Matrix m) => m.RowBytes * m.Rows;
+            long sum = B(in _w.Output);
+            foreach (ref readonly LayerWeights L in _w.Layers.AsSpan())
+                sum += B(in L.Q) + B(in L.K) + B(in L.V) + B(in L.O) + B(in L.Gate) + B(in L.Up) + B(in L.Down);
+            return sum;
+        }
+    }
+
+    /// <summary>KV-cache bytes a decode step reads per token already in the cache (keys and values of every layer).</summary>
+    public long KvBytesPerCachedToken => 2L * Config.BlockCount * Config.KvDim * Sequence.KvElementBytes;
 
     /// <summary>True when there is no output.weight and the embedding matrix is the classifier.</summary>
     public bool TiedEmbeddings => _w.TiedEmbeddings;
@@ -77,14 +133,44 @@ public sealed unsafe partial class LlamaModel : IDisposable
 
     // ------------------------------------------------------------------ forward pass
 
-    /// <summary>Tokens per forward pass during prefill: each weight row is read once and applied to all of them.</summary>
+    /// <summary>Tokens per forward pass (prefill chunk, or sequences per batched decode): each weight row is read once for all of them.</summary>
     internal const int MaxBatch = 32;
 
     /// <summary>
-    /// Runs tokens[0..B) at positions Position.. through the model (B ≤ MaxBatch), filling the KV cache; logits of the
-    /// last token when asked. Every per-token result is computed exactly as for B = 1 (same kernels, same order).
+    /// Decodes one token for each of several sequences in ONE forward pass (weights are read once for all of them) and
+    /// leaves each sequence's next-token logits in its <see cref="Sequence.Logits"/>. tokens[i] is fed to sequences[i] at
+    /// its current position. Sequences must be distinct, belong to this model and have room for one more token; batches
+    /// larger than 32 run as several passes. Every sequence's result equals what <see cref="Sequence.Decode"/> gives
+    /// (within float summation order). Allocates nothing in steady state.
     /// </summary>
-    internal void Forward(Sequence s, ReadOnlySpan<int> tokens, bool computeLogits)
+    /// <exception cref="ContextLimitExceededException">A sequence is full (checked for all before anything runs).</exception>
+    public void DecodeBatch(ReadOnlySpan<Sequence> sequences, ReadOnlySpan<int> tokens)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (sequences.Length != tokens.Length)
+            throw new ArgumentException($"{sequences.Length} sequences but {tokens.Length} tokens", nameof(tokens));
+        for (int i = 0; i < sequences.Length; i++)
+        {
+            Sequence s = sequences[i] ?? throw new ArgumentNullException(nameof(sequences), $"sequences[{i}] is null");
+            if (s.Model != this) throw new ArgumentException($"sequences[{i}] belongs to another model", nameof(sequences));
+            s.ThrowIfDisposed();
+            if (s.Position >= s.Capacity) throw new ContextLimitExceededException(s.Position, s.Capacity);
+            for (int j = 0; j < i; j++)
+                if (sequences[j] == s) throw new ArgumentException($"sequences[{i}] repeats sequences[{j}]", nameof(sequences));
+        }
+        for (int i = 0; i < sequences.Length; i += MaxBatch)
+        {
+            int n = Math.Min(MaxBatch, sequences.Length - i);
+            Forward(null, sequences.Slice(i, n), tokens.Slice(i, n), computeLogits: true);
+        }
+    }
+
+    /// <summary>
+    /// Runs tokens[0..B) (B ≤ MaxBatch) through the model. With <paramref name="single"/>, all tokens belong to it at
+    /// positions Position.. (prefill; logits of the last token when asked). Otherwise token b belongs to perToken[b] at
+    /// its own position (batched decode; logits of every token). Every per-token result is computed exactly as for B = 1.
+    /// </summary>
+    internal void Forward(Sequence? single, ReadOnlySpan<Sequence> perToken, ReadOnlySpan<int> tokens, bool computeLogits)
     {
         var c = Config;
         int B = tokens.Length;
@@ -92,62 +178,87 @@ public sealed unsafe partial class LlamaModel : IDisposable
         foreach (int token in tokens)
             if ((uint)token >= (uint)c.VocabSize)
                 throw new ArgumentOutOfRangeException(nameof(tokens), token, $"token id outside the vocabulary (size {c.VocabSize})");
-        int pos = s.Position;
-        if ((long)pos + B > s.Capacity) throw new ContextLimitExceededException(pos + B - 1, s.Capacity);
+        if (single is not null && (long)single.Position + B > single.Capacity) throw new ContextLimitExceededException(single.Position + B - 1, single.Capacity);
         lock (_forwardLock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            var seqs = _batchSeq;
+            var positions = _batchPos;
+            for (int b = 0; b < B; b++)
+            {
+                seqs[b] = single ?? perToken[b];
+                positions[b] = single is not null ? single.Position + b : perToken[b].Position;
+            }
             int dim = c.EmbeddingLength, hd = c.HeadDim, kvDim = c.KvDim, qDim = c.QueryDim, ff = c.FeedForwardLength;
             int group = c.HeadCount / c.HeadCountKv;
-            float* x = s.X;                         // [B][dim]
+            float* x = _x;                         // [B][dim]
             for (int b = 0; b < B; b++)
                 Quants.Dequantize(_w.TokenEmbedding.Type, _w.TokenEmbedding.Data + tokens[b] * _w.TokenEmbedding.RowBytes, x + b * dim, dim);
             float scale = 1f / MathF.Sqrt(hd);
             for (int l = 0; l < c.BlockCount; l++)
             {
                 ref LayerWeights L = ref _w.Layers[l];
-                long layerOff = (long)l * s.Capacity * kvDim;
-                float* kCur = s.KeyCache + layerOff + (long)pos * kvDim;   // [B][kvDim], contiguous in the cache
-                float* vCur = s.ValueCache + layerOff + (long)pos * kvDim;
-
-                for (int b = 0; b < B; b++) Ops.RmsNorm(x + b * dim, L.AttnNorm, s.Xb + b * dim, dim, c.RmsEpsilon);
-                MatMul(in L.Q, s.Xb, s.Q, B);
-                MatMul(in L.K, s.Xb, kCur, B);
-                MatMul(in L.V, s.Xb, vCur, B);
+                for (int b = 0; b < B; b++) Ops.RmsNorm(x + b * dim, L.AttnNorm, _xb + b * dim, dim, c.RmsEpsilon);
+                PrepareInput(_xb, dim, B);
+                MatMul(in L.Q, _xb, _q, B);
+                MatMul(in L.K, _xb, _k, B);
+                MatMul(in L.V, _xb, _v, B);
                 for (int b = 0; b < B; b++)
                 {
-                    Rope(s.Q + b * qDim, c.HeadCount, pos + b);
-                    Rope(kCur + b * kvDim, c.HeadCountKv, pos + b);
+                    Sequence s = seqs[b];
+                    int pos = positions[b];
+                    Rope(_q + b * qDim, c.HeadCount, pos);
+                    Rope(_k + b * kvDim, c.HeadCountKv, pos);
+                    long at = ((long)l * s.Capacity + pos) * kvDim;
+                    Buffer.MemoryCopy(_k + b * kvDim, s.KeyCache + at, kvDim * 4L, kvDim * 4L);
+                    Buffer.MemoryCopy(_v + b * kvDim, s.ValueCache + at, kvDim * 4L, kvDim * 4L);
                 }
                 for (int b = 0; b < B; b++)
                 {
+                    Sequence s = seqs[b];
+                    long layerOff = (long)l * s.Capacity * kvDim;
                     var att = new AttentionJob
                     {
-                        Q = s.Q + b * qDim, KBase = s.KeyCache + layerOff, VBase = s.ValueCache + layerOff, Att = s.Att,
-                        Out = s.AttOut + b * qDim, AttStride = s.AttStride, Heads = c.HeadCount, Group = group, HeadDim = hd,
-                        KvDim = kvDim, Pos = pos + b, Scale = scale,
+                        Q = _q + b * qDim, KBase = s.KeyCache + layerOff, VBase = s.ValueCache + layerOff, Att = s.Att,
+                        Out = _attOut + b * qDim, AttStride = s.AttStride, Heads = c.HeadCount, Group = group, HeadDim = hd,
+                        KvDim = kvDim, Pos = positions[b], Scale = scale,
                     };
-                    if (_pool.Count == 1 || (long)(pos + b + 1) * qDim < ParallelThreshold)
+                    if (_pool.Count == 1 || (long)(positions[b] + 1) * qDim < ParallelThreshold)
                         AttentionHeads(&att, 0, 1);
                     else
                         _pool.Run(&AttentionHeads, &att);
                 }
-                MatMul(in L.O, s.AttOut, s.Xb, B);
-                Ops.Add(s.Xb, x, B * dim);
+                PrepareInput(_attOut, qDim, B);
+                MatMul(in L.O, _attOut, _xb, B);
+                Ops.Add(_xb, x, B * dim);
 
-                for (int b = 0; b < B; b++) Ops.RmsNorm(x + b * dim, L.FfnNorm, s.Xb + b * dim, dim, c.RmsEpsilon);
-                MatMul(in L.Gate, s.Xb, s.Hb, B);
-                MatMul(in L.Up, s.Xb, s.Hb2, B);
-                Ops.SwiGlu(s.Hb, s.Hb2, B * ff);
-                MatMul(in L.Down, s.Hb, s.Xb, B);
-                Ops.Add(s.Xb, x, B * dim);
+                for (int b = 0; b < B; b++) Ops.RmsNorm(x + b * dim, L.FfnNorm, _xb + b * dim, dim, c.RmsEpsilon);
+                PrepareInput(_xb, dim, B);
+                MatMul(in L.Gate, _xb, _hb, B);
+                MatMul(in L.Up, _xb, _hb2, B);
+                Ops.SwiGlu(_hb, _hb2, B * ff);
+                PrepareInput(_hb, ff, B);
+                MatMul(in L.Down, _hb, _xb, B);
+                Ops.Add(_xb, x, B * dim);
             }
-            if (computeLogits)
+            if (computeLogits && single is not null)
             {
-                Ops.RmsNorm(x + (B - 1) * dim, _w.OutputNorm, s.Xb, dim, c.RmsEpsilon);
-                MatMul(in _w.Output, s.Xb, s.LogitsBuf, 1);
+                Ops.RmsNorm(x + (B - 1) * dim, _w.OutputNorm, _xb, dim, c.RmsEpsilon);
+                PrepareInput(_xb, dim, 1);
+                MatMul(in _w.Output, _xb, single.LogitsBuf, 1);
             }
-            s.Position = pos + B;
+            else if (computeLogits)
+            {
+                for (int b = 0; b < B; b++) Ops.RmsNorm(x + b * dim, _w.OutputNorm, _xb + b * dim, dim, c.RmsEpsilon);
+                PrepareInput(_xb, dim, B);
+                float* logits = B == 1 ? seqs[0].LogitsBuf : BatchLogits();
+                MatMul(in _w.Output, _xb, logits, B);
+                if (B > 1)
+                    for (int b = 0; b < B; b++)
+                        Buffer.MemoryCopy(logits + (long)b * c.VocabSize, seqs[b].LogitsBuf, c.VocabSize * 4L, c.VocabSize * 4L);
+            }
+            for (int b = 0; b < B; b++) seqs[b].Position = positions[b] + 1;
+            Array.Clear(seqs, 0, B); // do not keep sequences alive from the model
         }
     }
 
@@ -207,20 +318,37 @@ public sealed unsafe partial class LlamaModel : IDisposable
     {
         public Matrix M;
         public float* X;    // [B][M.Cols]
+        public byte* Xq;    // [B][Q8Act.RowBytes(M.Cols)] the same rows quantized (integer kernels), or null
         public float* Y;    // [B][M.Rows]
         public int B;
     }
 
     private const long ParallelThreshold = 1 << 16; // elements; below this the hand-off costs more than it saves
 
+    /// <summary>Quantizes x[B][cols] to Q8 rows once for every integer-kernel matrix that reads it next.</summary>
+    private void PrepareInput(float* x, int cols, int b)
+    {
+        if (!_useQ8 || cols % 32 != 0) return;
+        int stride = Q8Act.RowBytes(cols);
+        for (int i = 0; i < b; i++) Q8Act.Quantize(x + (long)i * cols, _qx + (long)i * stride, cols);
+        _qxSrc = x;
+        _qxCols = cols;
+    }
+
     /// <summary>Y[b] = M · X[b] for b &lt; B; each weight row is loaded once and used for all B vectors.</summary>
     private void MatMul(in Matrix m, float* x, float* y, int b)
     {
         var job = new MatMulJob { M = m, X = x, Y = y, B = b };
+        if (m.QDot != null && _useQ8)
+        {
+            if (_qxSrc != x || _qxCols != m.Cols) PrepareInput(x, m.Cols, b);
+            job.Xq = _qx;
+        }
         if (_pool.Count == 1 || (long)m.Rows * m.Cols * b < ParallelThreshold)
             MatMulRows(&job, 0, 1);
         else
             _pool.Run(&MatMulRows, &job);
+        if (y == _qxSrc) _qxSrc = null;
     }
 
     private static void MatMulRows(void* ctx, int index, int count)
@@ -229,8 +357,23 @@ public sealed unsafe partial class LlamaModel : IDisposable
         ref Matrix m = ref job->M;
         int per = (m.Rows + count - 1) / count;
         int start = index * per, end = Math.Min(m.Rows, start + per);
-        var dot = m.Dot;
         int cols = m.Cols, rows = m.Rows, nb = job->B;
+        if (job->Xq != null)
+        {
+            long stride = Q8Act.RowBytes(cols);
+            if (nb == 1)
+            {
+                var qdot = m.QDot;
+                for (int r = start; r < end; r++) job->Y[r] = qdot(m.Data + r * m.RowBytes, job->Xq, cols);
+            }
+            else
+            {
+                var multi = m.QDotMulti;
+                for (int r = start; r < end; r++) multi(m.Data + r * m.RowBytes, job->Xq, stride, nb, job->Y + r, rows, cols);
+            }
+            return;
+        }
+        var dot = m.Dot;
         for (int r = start; r < end; r++)
         {
             byte* row = m.Data + r * m.RowBytes;
@@ -247,6 +390,9 @@ public sealed unsafe partial class LlamaModel : IDisposable
             _disposed = true;
         }
         _pool.Dispose();
+        _scratch.Dispose();
+        _qxBuffer.Dispose();
+        _batchLogits?.Dispose();
         _w.Dispose();
         _file.Dispose();
     }

@@ -13,7 +13,9 @@ internal unsafe struct Matrix
     public int Rows;
     public int Cols;
     public long RowBytes;
-    public delegate*<byte*, float*, int, float> Dot;
+    public delegate*<byte*, float*, int, float> Dot;                                   // float activations
+    public delegate*<byte*, byte*, int, float> QDot;                                    // Q8 activations, or null
+    public delegate*<byte*, byte*, long, int, float*, long, int, void> QDotMulti;       // Q8 activations, several tokens
 }
 
 /// <summary>Per-block weights: norms copied to native floats, matrices are views into the map.</summary>
@@ -38,6 +40,19 @@ internal sealed unsafe class LlamaWeights : IDisposable
     public float* RopeInvFreq;      // [ropeDim/2]: base^(-2i/ropeDim) / freq_factor[i] / linear scale
     public LayerWeights[] Layers = [];
     public bool TiedEmbeddings;
+
+    /// <summary>True when some matrix multiplies in the integer domain (then activations are quantized to Q8 rows).</summary>
+    public bool AnyIntegerKernel
+    {
+        get
+        {
+            if (Output.QDot != null) return true;
+            foreach (ref readonly LayerWeights L in Layers.AsSpan())
+                if (L.Q.QDot != null || L.K.QDot != null || L.V.QDot != null || L.O.QDot != null || L.Gate.QDot != null || L.Up.QDot != null || L.Down.QDot != null)
+                    return true;
+            return false;
+        }
+    }
     private NativeBuffer? _floats;
 
     public static LlamaWeights Load(GgufFile f, out LlamaConfig config)
@@ -119,6 +134,7 @@ internal sealed unsafe class LlamaWeights : IDisposable
         {
             Data = f.GetTensorPointer(t), Type = t.Type, Rows = rows, Cols = cols,
             RowBytes = GgmlTypeInfo.RowBytes(t.Type, cols), Dot = Dot.Get(t.Type),
+            QDot = cols % 32 == 0 ? QDot.Get(t.Type) : null, QDotMulti = cols % 32 == 0 ? QDot.GetMulti(t.Type) : null,
         };
     }
 

@@ -14,16 +14,13 @@ public sealed unsafe class Sequence : IDisposable
     private readonly NativeBuffer _scratch;
     internal float* KeyCache;    // [layers][capacity][kvDim]
     internal float* ValueCache;  // [layers][capacity][kvDim]
-    internal float* X;           // [batch][dim] residual stream
-    internal float* Xb;          // [batch][dim]
-    internal float* Q;           // [batch][qDim]
-    internal float* AttOut;      // [batch][qDim]
-    internal float* Att;         // [heads][capacity] attention scores, one row per query head
-    internal float* Hb;          // [batch][ff]
-    internal float* Hb2;         // [batch][ff]
+    internal float* Att;         // [heads][AttStride] attention scores, one row per query head
     internal float* LogitsBuf;   // [vocab]
     internal int AttStride;      // floats between heads' score rows
     private bool _disposed;
+
+    /// <summary>Bytes per cached key or value element.</summary>
+    internal const int KvElementBytes = 4;
 
     internal Sequence(LlamaModel model, int capacity)
     {
@@ -35,20 +32,11 @@ public sealed unsafe class Sequence : IDisposable
         KeyCache = _kv.Floats;
         ValueCache = _kv.Floats + kvFloats;
         long Round(long n) => (n + 15) / 16 * 16; // keep every buffer 64-byte aligned
-        const int B = LlamaModel.MaxBatch; // prefill runs up to B tokens per forward pass (weights read once per batch)
-        long scratch = Round((long)B * c.EmbeddingLength) * 2 + Round((long)B * c.QueryDim) * 2 + (long)c.HeadCount * Round(capacity)
-            + Round((long)B * c.FeedForwardLength) * 2 + Round(c.VocabSize);
-        _scratch = new NativeBuffer(scratch * 4);
-        float* p = _scratch.Floats;
-        X = p; p += Round((long)B * c.EmbeddingLength);
-        Xb = p; p += Round((long)B * c.EmbeddingLength);
-        Q = p; p += Round((long)B * c.QueryDim);
-        AttOut = p; p += Round((long)B * c.QueryDim);
-        Att = p; p += (long)c.HeadCount * Round(capacity);
+        // the forward-pass scratch lives in the model; a sequence keeps only its attention scores and logits
+        _scratch = new NativeBuffer(((long)c.HeadCount * Round(capacity) + Round(c.VocabSize)) * 4);
         AttStride = (int)Round(capacity);
-        Hb = p; p += Round((long)B * c.FeedForwardLength);
-        Hb2 = p; p += Round((long)B * c.FeedForwardLength);
-        LogitsBuf = p;
+        Att = _scratch.Floats;
+        LogitsBuf = Att + (long)c.HeadCount * AttStride;
     }
 
     /// <summary>The model this sequence belongs to.</summary>
@@ -76,7 +64,7 @@ public sealed unsafe class Sequence : IDisposable
         {
             cancellationToken.ThrowIfCancellationRequested();
             int n = Math.Min(LlamaModel.MaxBatch, tokens.Length - i);
-            _model.Forward(this, tokens.Slice(i, n), computeLogits: i + n == tokens.Length);
+            _model.Forward(this, default, tokens.Slice(i, n), computeLogits: i + n == tokens.Length);
         }
         return Logits;
     }
@@ -86,7 +74,7 @@ public sealed unsafe class Sequence : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (Position >= Capacity) throw new ContextLimitExceededException(Position, Capacity);
-        _model.Forward(this, new ReadOnlySpan<int>(in token), computeLogits: true);
+        _model.Forward(this, default, new ReadOnlySpan<int>(in token), computeLogits: true);
         return Logits;
     }
 
@@ -97,6 +85,8 @@ public sealed unsafe class Sequence : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(position, Position);
         Position = position;
     }
+
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
     /// <summary>Frees the KV cache.</summary>
     public void Dispose()

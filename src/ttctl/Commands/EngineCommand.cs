@@ -6,5 +6,5 @@ namespace Ttctl.Commands;
 internal static class EngineCommand
 {
     public static Command Create() =>
-        new("engine", "Run the built-in Llama engine in this process (no daemon)") { EngineRunCommand.Create() };
+        new("engine", "Run the built-in Llama engine in this process (no daemon)") { EngineRunCommand.Create(), EngineSynthCommand.Create(), EngineBenchCommand.Create() };
 }

@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace TtEngine.Kernels;
+
+/// <summary>
+/// Activations quantized once per row for the integer-domain dot products (<see cref="QDot"/>): blocks of 32 with a float
+/// scale d = max|x|/127 and q = round-to-even(x·127/max|x|). Row layout (64-byte aligned stride <see cref="RowBytes"/>):
+/// <c>[q: n sbytes][d: n/32 floats][s: n/32 floats]</c> where s = d·Σq (the block's dequantized sum, used for weight offsets and mins).
+/// </summary>
+public static unsafe class Q8Act
+{
+    /// <summary>Bytes of one quantized row of <paramref name="n"/> elements (n a multiple of 32), rounded up to 64.</summary>
+    public static int RowBytes(int n) => (n + 8 * (n / 32) + 63) & ~63;
+
+    /// <summary>Scales of a quantized row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float* Scales(byte* row, int n) => (float*)(row + n);
+
+    /// <summary>Dequantized block sums of a quantized row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float* Sums(byte* row, int n) => (float*)(row + n) + n / 32;
+
+    /// <summary>Quantizes x[n] into <paramref name="dst"/> (AVX2 when present, else the scalar reference; both give the same bytes).</summary>
+    public static void Quantize(float* x, byte* dst, int n)
+    {
+        if (Avx2.IsSupported) QuantizeAvx2(x, dst, n);
+        else QuantizeReference(x, dst, n);
+    }
+
+    /// <summary>The scalar definition.</summary>
+    public static void QuantizeReference(float* x, byte* dst, int n)
+    {
+        Debug.Assert(n % 32 == 0);
+        float* d = Scales(dst, n), s = Sums(dst, n);
+        for (int b = 0; b < n / 32; b++)
+        {
+            float* xb = x + b * 32;
+            float amax = 0;
+            for (int j = 0; j < 32; j++) amax = MathF.Max(amax, MathF.Abs(xb[j]));
+            float id = amax != 0 ? 127f / amax : 0f;
+            int sum = 0;
+            for (int j = 0; j < 32; j++)
+            {
+                int q = (int)MathF.Round(xb[j] * id, MidpointRounding.ToEven);
+                ((sbyte*)dst)[b * 32 + j] = (sbyte)q;
+                sum += q;
+            }
+            d[b] = amax / 127f;
+            s[b] = d[b] * sum;
+        }
+    }
+
+    private static void QuantizeAvx2(float* x, byte* dst, int n)
+    {
+        float* d = Scales(dst, n), s = Sums(dst, n);
+        var signMask = Vector256.Create(0x7FFFFFFF).AsSingle();
+        var perm = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
+        for (int b = 0; b < n / 32; b++)
+        {
+            float* xb = x + b * 32;
+            Vector256<float> v0 = Avx.LoadVector256(xb), v1 = Avx.LoadVector256(xb + 8), v2 = Avx.LoadVector256(xb + 16), v3 = Avx.LoadVector256(xb + 24);
+            var m = Avx.Max(Avx.Max(v0 & signMask, v1 & signMask), Avx.Max(v2 & signMask, v3 & signMask));
+            var m4 = Sse.Max(m.GetLower(), m.GetUpper());
+            m4 = Sse.Max(m4, Sse.Shuffle(m4, m4, 0b01_00_11_10));
+            m4 = Sse.Max(m4, Sse.Shuffle(m4, m4, 0b10_11_00_01));
+            float amax = m4.ToScalar();
+            float id = amax != 0 ? 127f / amax : 0f;
+            var vid = Vector256.Create(id);
+            Vector256<int> i0 = Avx.ConvertToVector256Int32(v0 * vid), i1 = Avx.ConvertToVector256Int32(v1 * vid);
+            Vector256<int> i2 = Avx.ConvertToVector256Int32(v2 * vid), i3 = Avx.ConvertToVector256Int32(v3 * vid);
+            var p01 = Avx2.PackSignedSaturate(i0, i1);
+            var p23 = Avx2.PackSignedSaturate(i2, i3);
+            var q = Avx2.PackSignedSaturate(p01, p23);
+            Avx.Store((sbyte*)dst + b * 32, Avx2.PermuteVar8x32(q.AsInt32(), perm).AsSByte());
+            int sum = Vector256.Sum((i0 + i1) + (i2 + i3));
+            d[b] = amax / 127f;
+            s[b] = d[b] * sum;
+        }
+    }
+}

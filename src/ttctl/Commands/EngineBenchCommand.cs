@@ -1,0 +1,153 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using TtEngine.Gguf;
+using TtEngine.Model;
+using TtEngine.Runtime;
+
+namespace Ttctl.Commands;
+
+/// <summary>
+/// `ttctl engine bench --gguf FILE [--threads T] [--pp 512] [--tg 128] [--json]`: prefill and decode speed of the built-in
+/// engine, peak RSS, allocations per decoded token, and — measured in the same run — the machine's streaming read
+/// bandwidth and the decode roofline (bandwidth ÷ bytes read per token).
+/// </summary>
+internal static class EngineBenchCommand
+{
+    public static Command Create()
+    {
+        var gguf = new Option<string>("--gguf") { Description = "GGUF model file (architecture llama)", Required = true };
+        var threads = new Option<int>("--threads") { Description = "worker threads (0 = one per physical core)", DefaultValueFactory = _ => 0 };
+        var pp = new Option<int>("--pp") { Description = "prompt tokens (prefill)", DefaultValueFactory = _ => 512 };
+        var tg = new Option<int>("--tg") { Description = "generated tokens (decode)", DefaultValueFactory = _ => 128 };
+        var json = GlobalOptions.Json();
+        var cmd = new Command("bench", "Measure the built-in engine: prefill/decode tok/s, RSS, bandwidth roofline") { gguf, threads, pp, tg, json };
+        cmd.SetAction((pr, ct) => Task.FromResult(Run(pr.GetValue(gguf)!, pr.GetValue(threads), pr.GetValue(pp), pr.GetValue(tg), pr.GetValue(json), ct)));
+        return cmd;
+    }
+
+    private static int Run(string path, int threads, int pp, int tg, bool asJson, CancellationToken ct)
+    {
+        if (!File.Exists(path))
+        {
+            Console.Error.WriteLine($"ttctl: '{path}': no such file");
+            return ExitCodes.Usage;
+        }
+        if (threads < 0 || pp < 1 || tg < 2)
+        {
+            Console.Error.WriteLine("ttctl: --threads must be ≥ 0, --pp ≥ 1, --tg ≥ 2");
+            return ExitCodes.Usage;
+        }
+        LlamaModel model;
+        try
+        {
+            model = LlamaModel.Load(path, new EngineOptions { Threads = threads });
+        }
+        catch (GgufFormatException e)
+        {
+            Console.Error.WriteLine($"ttctl: {e.Message}");
+            return ExitCodes.Usage;
+        }
+        using (model)
+        {
+            if (pp + tg + 1 > model.Config.ContextLength)
+            {
+                Console.Error.WriteLine($"ttctl: --pp + --tg = {pp + tg} exceeds the model's context {model.Config.ContextLength}");
+                return ExitCodes.Usage;
+            }
+            int vocab = model.Config.VocabSize;
+            var rng = new Random(1234);
+            int[] prompt = new int[pp];
+            for (int i = 0; i < pp; i++) prompt[i] = rng.Next(vocab);
+            using Sequence seq = model.CreateSequence(pp + tg + 1);
+
+            // warm-up: fault the mapped weights in and let tiered code settle (not timed)
+            seq.Prefill(prompt.AsSpan(0, Math.Min(pp, 32)), ct);
+            seq.Decode(ArgMax(seq.Logits));
+            seq.Truncate(0);
+
+            long t0 = Stopwatch.GetTimestamp();
+            ReadOnlySpan<float> logits = seq.Prefill(prompt, ct);
+            double prefillSeconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+
+            int token = ArgMax(logits);
+            logits = seq.Decode(token); // first decode step outside the counters (one-time lazy work)
+            token = ArgMax(logits);
+            int steps = tg - 1;
+            long allocThread = GC.GetAllocatedBytesForCurrentThread();
+            long allocTotal = GC.GetTotalAllocatedBytes(precise: true);
+            t0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < steps; i++)
+            {
+                ct.ThrowIfCancellationRequested();
+                token = ArgMax(seq.Decode(token));
+            }
+            double decodeSeconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            long allocThreadDelta = GC.GetAllocatedBytesForCurrentThread() - allocThread;
+            long allocTotalDelta = GC.GetTotalAllocatedBytes(precise: true) - allocTotal;
+
+            long peakRss = PeakRss(); // before the bandwidth probe maps its own buffer
+            double bandwidth = MemoryBandwidth.MeasureRead(model.Threads);
+            long weightBytes = model.WeightBytesPerToken;
+            // decode positions ran pp+1 .. pp+tg-1: the average step read this many cached tokens
+            double avgCached = pp + 1 + (steps - 1) / 2.0;
+            double bytesPerToken = weightBytes + avgCached * model.KvBytesPerCachedToken;
+            double prefillTps = pp / prefillSeconds, decodeTps = steps / decodeSeconds;
+            double roofline = bandwidth / bytesPerToken;
+            var inv = CultureInfo.InvariantCulture;
+            if (asJson)
+            {
+                using var w = new Utf8JsonWriter(Console.OpenStandardOutput(), new JsonWriterOptions { Indented = true });
+                w.WriteStartObject();
+                w.WriteString("model", Path.GetFileName(path));
+                w.WriteString("name", model.Config.Name);
+                w.WriteNumber("threads", model.Threads);
+                w.WriteNumber("pp", pp);
+                w.WriteNumber("tg", tg);
+                w.WriteNumber("prefill_tok_s", Math.Round(prefillTps, 2));
+                w.WriteNumber("decode_tok_s", Math.Round(decodeTps, 2));
+                w.WriteNumber("weight_bytes_per_token", weightBytes);
+                w.WriteNumber("bytes_per_token", Math.Round(bytesPerToken));
+                w.WriteNumber("read_bandwidth_gb_s", Math.Round(bandwidth / 1e9, 2));
+                w.WriteNumber("decode_roofline_tok_s", Math.Round(roofline, 2));
+                w.WriteNumber("decode_roofline_fraction", Math.Round(decodeTps / roofline, 3));
+                w.WriteNumber("peak_rss_bytes", peakRss);
+                w.WriteNumber("alloc_bytes_per_token_thread", Math.Round((double)allocThreadDelta / steps, 1));
+                w.WriteNumber("alloc_bytes_per_token_total", Math.Round((double)allocTotalDelta / steps, 1));
+                w.WriteEndObject();
+                w.Flush();
+                Console.WriteLine();
+            }
+            else
+            {
+                Console.WriteLine(string.Format(inv, "model       {0} ({1}), threads {2}", Path.GetFileName(path), model.Config.Name, model.Threads));
+                Console.WriteLine(string.Format(inv, "prefill     pp{0}: {1:F2} tok/s", pp, prefillTps));
+                Console.WriteLine(string.Format(inv, "decode      tg{0}: {1:F2} tok/s ({2:F2} ms/token)", tg, decodeTps, 1000 / decodeTps));
+                Console.WriteLine(string.Format(inv, "bandwidth   {0:F2} GB/s read ({1} threads, measured now)", bandwidth / 1e9, model.Threads));
+                Console.WriteLine(string.Format(inv, "roofline    {0:F1} MB/token → {1:F2} tok/s; decode at {2:P1} of roofline",
+                    bytesPerToken / 1e6, roofline, decodeTps / roofline));
+                Console.WriteLine(string.Format(inv, "memory      peak RSS {0:F1} MiB; allocated per decoded token: {1:F1} B (this thread), {2:F1} B (process)",
+                    peakRss / 1048576.0, (double)allocThreadDelta / steps, (double)allocTotalDelta / steps));
+            }
+            return ExitCodes.Ok;
+        }
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> x)
+    {
+        int best = 0;
+        for (int i = 1; i < x.Length; i++) if (x[i] > x[best]) best = i;
+        return best;
+    }
+
+    /// <summary>VmHWM from /proc/self/status (bytes), or 0.</summary>
+    private static long PeakRss()
+    {
+        foreach (string line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal) &&
+                long.TryParse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out long kb))
+                return kb * 1024;
+        return 0;
+    }
+}

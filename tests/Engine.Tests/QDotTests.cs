@@ -1,0 +1,140 @@
+using TtEngine.Kernels;
+using TtEngine.Model;
+using TtEngine.Tensors;
+
+namespace TtEngine.Tests;
+
+/// <summary>Integer-domain kernels against their scalar reference; activation quantizer SIMD vs scalar.</summary>
+public unsafe class QDotTests
+{
+    public static TheoryData<GgmlType> IntegerTypes() => new() { GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K };
+
+    private static float[] RandomFloats(int n, int seed, float scale = 1f)
+    {
+        var rng = new Random(seed);
+        var x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float)(rng.NextDouble() * 2 - 1) * scale * (i % 37 == 0 ? 4 : 1);
+        return x;
+    }
+
+    [Fact]
+    public void Q8Act_Simd_EqualsReference_Bytewise()
+    {
+        const int n = 1024;
+        float[] x = RandomFloats(n, 1, 3f);
+        x[5] = 0; x[64..96].AsSpan().Clear(); // an all-zero block
+        var a = new byte[Q8Act.RowBytes(n)];
+        var b = new byte[Q8Act.RowBytes(n)];
+        fixed (float* px = x) fixed (byte* pa = a) fixed (byte* pb = b)
+        {
+            Q8Act.Quantize(px, pa, n);
+            Q8Act.QuantizeReference(px, pb, n);
+            float* d = Q8Act.Scales(pb, n);
+            for (int i = 0; i < n; i++) Assert.True(MathF.Abs(((sbyte*)pb)[i] * d[i / 32] - x[i]) <= d[i / 32] * 0.5f + 1e-6f);
+        }
+        Assert.Equal(b, a);
+    }
+
+    [Theory]
+    [MemberData(nameof(IntegerTypes))]
+    public void Kernel_MatchesScalarReference(GgmlType type)
+    {
+        var kernel = QDot.Get(type);
+        if (kernel == null) return; // no AVX2 here: the float path is used and tested elsewhere
+        foreach (int n in new[] { 256, 1024, 2816 })
+        {
+            byte[] w = Quants.Quantize(type, RandomFloats(n, n + (int)type, 0.05f));
+            float[] x = RandomFloats(n, 7 * n);
+            var act = new byte[Q8Act.RowBytes(n)];
+            fixed (byte* pw = w) fixed (float* px = x) fixed (byte* pa = act)
+            {
+                Q8Act.Quantize(px, pa, n);
+                double want = QDot.Reference(type, pw, pa, n);
+                float got = kernel(pw, pa, n);
+                double norm = 0;
+                float[] wf = Quants.Dequantize(type, w, n);
+                for (int i = 0; i < n; i++) norm += Math.Abs(wf[i] * x[i]);
+                Assert.True(Math.Abs(got - want) <= 1e-5 * norm + 1e-6, $"{type} n={n}: {got} vs {want}");
+                // and the quantized-domain result stays close to the float dot
+                double exact = 0;
+                for (int i = 0; i < n; i++) exact += (double)wf[i] * x[i];
+                Assert.True(Math.Abs(got - exact) <= 2e-2 * norm, $"{type} n={n}: {got} vs float {exact}");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(IntegerTypes))]
+    public void MultiTokenKernel_BitIdenticalToSingle(GgmlType type)
+    {
+        var single = QDot.Get(type);
+        var multi = QDot.GetMulti(type);
+        if (single == null) return;
+        const int n = 512, tokens = 7;
+        byte[] w = Quants.Quantize(type, RandomFloats(n, 3, 0.05f));
+        int stride = Q8Act.RowBytes(n);
+        var act = new byte[stride * tokens];
+        var y = new float[tokens * 3];
+        fixed (byte* pw = w) fixed (byte* pa = act) fixed (float* py = y)
+        {
+            for (int t = 0; t < tokens; t++)
+                fixed (float* px = RandomFloats(n, 100 + t)) Q8Act.Quantize(px, pa + t * stride, n);
+            multi(pw, pa, stride, tokens, py, 3, n);
+            for (int t = 0; t < tokens; t++) Assert.Equal(single(pw, pa + t * stride, n), y[t * 3]);
+        }
+    }
+
+    [Fact]
+    public void DecodeBatch_EqualsPerSequenceDecode()
+    {
+        var shape = new Shape(Dim: 256, Heads: 4, KvHeads: 2, HeadDim: 64, Ff: 256, Layers: 2, Vocab: 300, Type: GgmlType.Q4_0, Context: 128);
+        string path = SyntheticModel.Write(shape, seed: 11);
+        using var model = LlamaModel.Load(path, new EngineOptions { Threads = 2 });
+        var rng = new Random(4);
+        const int S = 5;
+        var batched = new Sequence[S];
+        var alone = new Sequence[S];
+        for (int i = 0; i < S; i++)
+        {
+            batched[i] = model.CreateSequence(64);
+            alone[i] = model.CreateSequence(64);
+            int[] prompt = Enumerable.Range(0, 3 + 4 * i).Select(_ => rng.Next(shape.Vocab)).ToArray(); // different lengths
+            batched[i].Prefill(prompt);
+            alone[i].Prefill(prompt);
+        }
+        int[] tokens = new int[S];
+        for (int step = 0; step < 3; step++)
+        {
+            for (int i = 0; i < S; i++) tokens[i] = rng.Next(shape.Vocab);
+            model.DecodeBatch(batched, tokens);
+            for (int i = 0; i < S; i++)
+            {
+                float[] want = alone[i].Decode(tokens[i]).ToArray();
+                float[] got = batched[i].Logits.ToArray();
+                Assert.Equal(alone[i].Position, batched[i].Position);
+                for (int k = 0; k < want.Length; k++) Assert.True(MathF.Abs(want[k] - got[k]) <= 1e-4f * (1 + MathF.Abs(want[k])), $"seq {i} step {step} logit {k}: {got[k]} vs {want[k]}");
+            }
+        }
+        Assert.Throws<ArgumentException>(() => model.DecodeBatch([batched[0], batched[0]], [1, 2]));
+        Assert.Throws<ArgumentException>(() => model.DecodeBatch([batched[0]], [1, 2]));
+        foreach (var s in batched.Concat(alone)) s.Dispose();
+        File.Delete(path);
+    }
+
+    [Fact]
+    public void DecodeBatch_AllocatesNothingInSteadyState()
+    {
+        var shape = new Shape(Dim: 128, Heads: 2, KvHeads: 1, HeadDim: 64, Ff: 128, Layers: 1, Vocab: 300, Type: GgmlType.Q8_0, Context: 128);
+        string path = SyntheticModel.Write(shape, seed: 12);
+        using var model = LlamaModel.Load(path, new EngineOptions { Threads = 2 });
+        Sequence[] seqs = [model.CreateSequence(64), model.CreateSequence(64), model.CreateSequence(64)];
+        int[] tokens = [1, 2, 3];
+        model.DecodeBatch(seqs, tokens);
+        model.DecodeBatch(seqs, tokens);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++) model.DecodeBatch(seqs, tokens);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        foreach (var s in seqs) s.Dispose();
+        File.Delete(path);
+    }
+}
