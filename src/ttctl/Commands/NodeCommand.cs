@@ -22,6 +22,7 @@ internal static class NodeCommand
         {
             var n = await client.GetAsync("api/v1/node", ApiJsonContext.Default.NodeResponse, ct).ConfigureAwait(false);
             if (pr.GetValue(json)) { Output.Json(n, ApiJsonContext.Default.NodeResponse); return ExitCodes.Ok; }
+            var hw = await client.GetAsync("api/v1/node/hardware", TtProtocol.Hardware.HardwareJsonContext.Default.NodeHardwareInfo, ct).ConfigureAwait(false);
             Output.Fields([
                 ("node", n.Hostname),
                 ("state", n.State),
@@ -31,6 +32,9 @@ internal static class NodeCommand
                 ("sysroot", n.Sysroot),
                 ("state dir", n.StateDir),
                 ("you", $"uid {n.Caller.Uid}, gid {n.Caller.Gid}{(n.Caller.Admin ? ", admin" : "")}"),
+                ("driver", hw.DriverVersion ?? "not loaded"),
+                ("cards", $"{hw.Boards} boards, {hw.Chips} chips{(hw.SystemClass is null ? "" : $" ({hw.SystemClass})")}"),
+                ("hardware", hw.Health + (hw.Reasons.Count == 0 ? "" : ": " + string.Join("; ", hw.Reasons))),
             ]);
             return ExitCodes.Ok;
         }));
