@@ -13,6 +13,8 @@ namespace Ttnoded.Inference;
 /// joins at the next step; its prompt is prefilled in chunks of at most <see cref="PrefillChunk"/> tokens between the
 /// others' decode steps, so a long prompt never stalls running requests for more than one chunk. A request leaves as
 /// soon as it stops (end of generation, stop string, max tokens, context full) or is cancelled (checked every step).
+/// All requests past their prompt are decoded together by <see cref="LlamaModel.DecodeBatch"/>: the weights are read
+/// once per step for the whole batch.
 /// </summary>
 public sealed class BatchingModelRunner : IDisposable
 {
@@ -26,6 +28,9 @@ public sealed class BatchingModelRunner : IDisposable
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly Thread _thread;
     private volatile bool _stopping;
+    private Sequence[] _batchSeqs = new Sequence[8];
+    private int[] _batchTokens = new int[8];
+    private Request[] _batchReqs = new Request[8];
 
     public BatchingModelRunner(LlamaModel model, string name)
     {
@@ -79,19 +84,50 @@ public sealed class BatchingModelRunner : IDisposable
                 _wake.Wait(TimeSpan.FromMilliseconds(250));
                 continue;
             }
+            // 1. Prefill: each newcomer advances by one chunk; one whose prompt is done samples its first token.
+            // 2. Decode: every request past its prompt gets its next token from ONE batched forward pass.
+            int decoding = 0;
             for (int i = 0; i < count; i++)
             {
                 Request r;
                 lock (_gate) r = _active[i];
-                bool finished;
-                try { finished = Step(r); }
+                if (r.Done.Task.IsCompleted) continue;
+                try
+                {
+                    if (r.Ct.IsCancellationRequested) Finish(r, StopReason.Cancelled);
+                    else if (r.Generated == 0) PrefillStep(r);
+                    else
+                    {
+                        if (decoding == _batchSeqs.Length) { Array.Resize(ref _batchSeqs, decoding * 2); Array.Resize(ref _batchTokens, decoding * 2); Array.Resize(ref _batchReqs, decoding * 2); }
+                        _batchSeqs[decoding] = r.Seq!;
+                        _batchTokens[decoding] = r.LastToken;
+                        _batchReqs[decoding++] = r;
+                    }
+                }
+                catch (Exception e) { r.Done.TrySetException(e); }
+            }
+            if (decoding > 0)
+            {
+                try
+                {
+                    _model.DecodeBatch(_batchSeqs.AsSpan(0, decoding), _batchTokens.AsSpan(0, decoding));
+                    for (int i = 0; i < decoding; i++)
+                    {
+                        var r = _batchReqs[i];
+                        try { SampleAndEmit(r, r.Seq!.Logits); }
+                        catch (Exception e) { r.Done.TrySetException(e); }
+                    }
+                }
                 catch (Exception e)
                 {
-                    r.Done.TrySetException(e);
-                    finished = true;
+                    for (int i = 0; i < decoding; i++) _batchReqs[i].Done.TrySetException(e);
                 }
-                if (finished) r.Seq?.Dispose();
+                Array.Clear(_batchReqs, 0, decoding);
+                Array.Clear(_batchSeqs, 0, decoding);
             }
+            lock (_gate)
+                foreach (var r in _active)
+                    if (r.Done.Task.IsCompleted) r.Seq?.Dispose();
             lock (_gate) _active.RemoveAll(r => r.Done.Task.IsCompleted);
         }
         lock (_gate)
@@ -132,35 +168,29 @@ public sealed class BatchingModelRunner : IDisposable
         }
     }
 
-    /// <summary>One step of one request: a prefill chunk, or one decoded token. Returns true when it left the batch.</summary>
-    private bool Step(Request r)
+    /// <summary>One prefill chunk; when the prompt is complete, samples the first token.</summary>
+    private void PrefillStep(Request r)
     {
-        if (r.Ct.IsCancellationRequested) return Finish(r, StopReason.Cancelled);
-        var seq = r.Seq!;
-        ReadOnlySpan<float> logits;
-        if (r.Prefilled < r.Prompt.Length)
-        {
-            int n = Math.Min(PrefillChunk, r.Prompt.Length - r.Prefilled);
-            logits = seq.Prefill(r.Prompt.AsSpan(r.Prefilled, n));
-            r.Prefilled += n;
-            if (r.Prefilled < r.Prompt.Length) return false;
-        }
-        else
-        {
-            logits = seq.Decode(r.LastToken);
-        }
+        int n = Math.Min(PrefillChunk, r.Prompt.Length - r.Prefilled);
+        var logits = r.Seq!.Prefill(r.Prompt.AsSpan(r.Prefilled, n));
+        r.Prefilled += n;
+        if (r.Prefilled == r.Prompt.Length) SampleAndEmit(r, logits);
+    }
+
+    /// <summary>Samples the next token from <paramref name="logits"/>, streams its text, and ends the request if it stops.</summary>
+    private void SampleAndEmit(Request r, ReadOnlySpan<float> logits)
+    {
         int token = r.Sampler!.Sample(logits, CollectionsMarshal.AsSpan(r.History));
         if (r.Generated == 0) r.FirstToken = Stopwatch.GetTimestamp();
         r.Generated++;
         r.History.Add(token);
         r.LastToken = token;
-        if (r.Options.StopOnEndOfGeneration && _model.Tokenizer.IsEndOfGeneration(token)) return Finish(r, StopReason.EndOfGeneration);
+        if (r.Options.StopOnEndOfGeneration && _model.Tokenizer.IsEndOfGeneration(token)) { Finish(r, StopReason.EndOfGeneration); return; }
         var (emit, stopped) = r.Stops!.Push(r.Detok!.Push(token));
         if (emit.Length > 0) r.Sink.OnText(emit, token);
-        if (stopped) return Finish(r, StopReason.StopString, flush: false);
-        if (r.Generated >= r.Options.MaxTokens) return Finish(r, StopReason.MaxTokens);
-        if (seq.Position >= seq.Capacity) return Finish(r, StopReason.ContextLimit);
-        return false;
+        if (stopped) Finish(r, StopReason.StopString, flush: false);
+        else if (r.Generated >= r.Options.MaxTokens) Finish(r, StopReason.MaxTokens);
+        else if (r.Seq!.Position >= r.Seq.Capacity) Finish(r, StopReason.ContextLimit);
     }
 
     private static bool Finish(Request r, StopReason reason, bool flush = true)

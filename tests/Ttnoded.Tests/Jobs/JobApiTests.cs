@@ -171,4 +171,20 @@ public sealed class JobApiTests
         Assert.Equal(1500, longDone.TokensOut);
         Assert.True(shortDone.FinishedAt < longDone.FinishedAt);
     }
+
+    [Fact]
+    public async Task Jobs_decoded_together_in_one_batch_give_the_same_text_as_alone()
+    {
+        await using var node = new InProcessNode(c => c.Jobs.MaxRunning = 3);
+        string[] prompts = ["Once upon a time", "The little dog", "Lily and Ben"];
+        var jobs = new List<TtProtocol.Jobs.JobInfo>();
+        foreach (var p in prompts) jobs.Add(await node.SubmitAsync(Greedy(p, 60)));
+        using var model = LlamaModel.Load(InProcessNode.GgufPath, new EngineOptions { Threads = 1 });
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            var done = await node.WaitFinishedAsync(jobs[i].Id);
+            var alone = model.Generate(prompts[i], new GenerationOptions { MaxTokens = 60, Sampling = TtEngine.Sampling.SamplingOptions.Greedy });
+            Assert.Equal(alone.Text, done.Output);
+        }
+    }
 }
