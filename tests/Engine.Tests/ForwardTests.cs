@@ -173,8 +173,18 @@ public class ForwardTests
         float[] a = batched.Prefill(prompt).ToArray();
         float[] b = [];
         foreach (int t in prompt) b = single.Decode(t).ToArray();
-        Assert.Equal(b, a); // same kernels, same order: bit-identical
-        Assert.Equal(single.Decode(7).ToArray(), batched.Decode(7).ToArray()); // the caches agree too
+        if (!quantized)
+        {
+            Assert.Equal(b, a); // same kernels, same order: bit-identical
+            Assert.Equal(single.Decode(7).ToArray(), batched.Decode(7).ToArray()); // the caches agree too
+        }
+        else
+        {
+            // the multi-token integer kernels sum the Q4_0 offset term in another order than the decode kernel
+            for (int i = 0; i < a.Length; i++) Assert.True(MathF.Abs(a[i] - b[i]) <= 1e-4f * (1 + MathF.Abs(b[i])), $"logit {i}: {a[i]} vs {b[i]}");
+            float[] d1 = single.Decode(7).ToArray(), d2 = batched.Decode(7).ToArray();
+            for (int i = 0; i < d1.Length; i++) Assert.True(MathF.Abs(d1[i] - d2[i]) <= 1e-4f * (1 + MathF.Abs(d1[i])), $"next logit {i}");
+        }
         var reference = new ReferenceForward(path);
         double[] want = [];
         foreach (int t in prompt) want = reference.Forward(t);

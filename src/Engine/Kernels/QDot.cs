@@ -12,6 +12,7 @@ namespace TtEngine.Kernels;
 /// Q4_K and Q6_K; <see cref="Get"/> returns null for other types or when AVX2 is absent (chosen once, at model load),
 /// and the caller keeps the float-domain <see cref="Dot"/> path. <see cref="Reference"/> is the scalar definition.
 /// </summary>
+[System.Runtime.CompilerServices.SkipLocalsInit]
 public static unsafe class QDot
 {
     /// <summary>Single-row kernel: (weight row, Q8 activation row, n) → Σ w[i]·a[i].</summary>
@@ -30,7 +31,7 @@ public static unsafe class QDot
 
     /// <summary>
     /// Multi-token kernel: y[t·yStride] = row · act[t] for t &lt; nTok (act rows <paramref name="actStride"/> bytes apart).
-    /// Each weight block is decoded once for up to 4 tokens; every per-token result is bit-identical to the single kernel.
+    /// Each weight block is decoded once for 2-4 tokens; per-token results equal the single kernel within float rounding.
     /// </summary>
     public static delegate*<byte*, byte*, long, int, float*, long, int, void> GetMulti(GgmlType type)
     {
@@ -79,52 +80,135 @@ public static unsafe class QDot
 
     // ---------------------------------------------------------------- Q4_0: Σ(u−8)·a = Σu·a − 8·Σa
 
+    // Q4_0 kernels first gather the row's block scales dw[b] (≤ MaxBlocks), then per token form dw·da and the offset
+    // term Σ dw·(da·Σa) eight blocks at a time, so the per-block, per-token work is load a, vpmaddubsw, vpmaddwd,
+    // convert, broadcast scale, FMA. Even and odd blocks use separate accumulators (no FMA latency chain). One-token and
+    // four-token paths do the same arithmetic per token; the decode kernel (Q4_0) sums in another order (within ~1e-6 relative).
+    private const int MaxBlocks = 1024; // rows up to 32768 elements
+
+    /// <summary>Decode (one token): scales read in the loop, offset summed as it goes; two accumulator chains.</summary>
     private static float Q4_0(byte* row, byte* act, int n)
     {
         float* da = Q8Act.Scales(act, n), sa = Q8Act.Sums(act, n);
-        var acc = Vector256<float>.Zero;
-        float corr = 0;
-        for (int b = 0; b < n / 32; b++)
+        Vector256<float> acc0 = default, acc1 = default;
+        float corr0 = 0, corr1 = 0;
+        int nb = n / 32, b = 0;
+        for (; b + 2 <= nb; b += 2)
+        {
+            byte* blk = row + b * 18;
+            float dw0 = H(blk), dw1 = H(blk + 18);
+            acc0 = Fma.MultiplyAdd(DotU(Nibbles4_0(blk + 2), Vector256.Load((sbyte*)act + b * 32)), Vector256.Create(dw0 * da[b]), acc0);
+            acc1 = Fma.MultiplyAdd(DotU(Nibbles4_0(blk + 20), Vector256.Load((sbyte*)act + b * 32 + 32)), Vector256.Create(dw1 * da[b + 1]), acc1);
+            corr0 += dw0 * sa[b];
+            corr1 += dw1 * sa[b + 1];
+        }
+        if (b < nb)
         {
             byte* blk = row + b * 18;
             float dw = H(blk);
-            acc = Fma.MultiplyAdd(DotU(Nibbles4_0(blk + 2), Vector256.Load((sbyte*)act + b * 32)), Vector256.Create(dw * da[b]), acc);
-            corr += dw * sa[b];
+            acc0 = Fma.MultiplyAdd(DotU(Nibbles4_0(blk + 2), Vector256.Load((sbyte*)act + b * 32)), Vector256.Create(dw * da[b]), acc0);
+            corr0 += dw * sa[b];
         }
-        return Vector256.Sum(acc) - 8 * corr;
+        return Vector256.Sum(acc0 + acc1) - 8 * (corr0 + corr1);
     }
 
     private static void Q4_0Multi(byte* row, byte* act, long actStride, int nTok, float* y, long yStride, int n)
     {
-        int t = 0;
-        for (; t + 4 <= nTok; t += 4)
+        int nb = n / 32;
+        if (nb > MaxBlocks)
         {
-            byte* a0 = act + t * actStride, a1 = a0 + actStride, a2 = a1 + actStride, a3 = a2 + actStride;
-            float* d0 = Q8Act.Scales(a0, n), d1 = Q8Act.Scales(a1, n), d2 = Q8Act.Scales(a2, n), d3 = Q8Act.Scales(a3, n);
-            float* s0 = Q8Act.Sums(a0, n), s1 = Q8Act.Sums(a1, n), s2 = Q8Act.Sums(a2, n), s3 = Q8Act.Sums(a3, n);
-            Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
-            float k0 = 0, k1 = 0, k2 = 0, k3 = 0;
-            for (int b = 0; b < n / 32; b++)
-            {
-                byte* blk = row + b * 18;
-                float dw = H(blk);
-                var u = Nibbles4_0(blk + 2);
-                int o = b * 32;
-                c0 = Fma.MultiplyAdd(DotU(u, Vector256.Load((sbyte*)a0 + o)), Vector256.Create(dw * d0[b]), c0);
-                c1 = Fma.MultiplyAdd(DotU(u, Vector256.Load((sbyte*)a1 + o)), Vector256.Create(dw * d1[b]), c1);
-                c2 = Fma.MultiplyAdd(DotU(u, Vector256.Load((sbyte*)a2 + o)), Vector256.Create(dw * d2[b]), c2);
-                c3 = Fma.MultiplyAdd(DotU(u, Vector256.Load((sbyte*)a3 + o)), Vector256.Create(dw * d3[b]), c3);
-                k0 += dw * s0[b];
-                k1 += dw * s1[b];
-                k2 += dw * s2[b];
-                k3 += dw * s3[b];
-            }
-            y[t * yStride] = Vector256.Sum(c0) - 8 * k0;
-            y[(t + 1) * yStride] = Vector256.Sum(c1) - 8 * k1;
-            y[(t + 2) * yStride] = Vector256.Sum(c2) - 8 * k2;
-            y[(t + 3) * yStride] = Vector256.Sum(c3) - 8 * k3;
+            for (int t = 0; t < nTok; t++) y[t * yStride] = (float)Reference(GgmlType.Q4_0, row, act + t * actStride, n);
+            return;
         }
-        for (; t < nTok; t++) y[t * yStride] = Q4_0(row, act + t * actStride, n);
+        int nb8 = (nb + 7) & ~7;
+        float* dw = stackalloc float[nb8];
+        float* sc = stackalloc float[4 * nb8];
+        for (int b = 0; b < nb; b++) dw[b] = H(row + b * 18);
+        for (int b = nb; b < nb8; b++) dw[b] = 0;
+        int t0 = 0;
+        for (; t0 < nTok; t0 += 4)
+        {
+            int nt = Math.Min(4, nTok - t0);
+            float corr0 = 0, corr1 = 0, corr2 = 0, corr3 = 0;
+            for (int t = 0; t < nt; t++)
+            {
+                byte* a = act + (t0 + t) * actStride;
+                float corr = ScalesAndOffset(dw, Q8Act.Scales(a, n), Q8Act.Sums(a, n), sc + t * nb8, nb);
+                if (t == 0) corr0 = corr; else if (t == 1) corr1 = corr; else if (t == 2) corr2 = corr; else corr3 = corr;
+            }
+            if (nt == 4)
+            {
+                byte* a0 = act + t0 * actStride, a1 = a0 + actStride, a2 = a1 + actStride, a3 = a2 + actStride;
+                Vector256<float> e0 = default, o0 = default, e1 = default, o1 = default, e2 = default, o2 = default, e3 = default, o3 = default;
+                int b = 0;
+                for (; b + 2 <= nb; b += 2)
+                {
+                    var u = Nibbles4_0(row + b * 18 + 2);
+                    var uo = Nibbles4_0(row + b * 18 + 20);
+                    int o = b * 32;
+                    e0 = Fma.MultiplyAdd(DotU(u, Vector256.Load((sbyte*)a0 + o)), Vector256.Create(sc[b]), e0);
+                    o0 = Fma.MultiplyAdd(DotU(uo, Vector256.Load((sbyte*)a0 + o + 32)), Vector256.Create(sc[b + 1]), o0);
+                    e1 = Fma.MultiplyAdd(DotU(u, Vector256.Load((sbyte*)a1 + o)), Vector256.Create(sc[nb8 + b]), e1);
+                    o1 = Fma.MultiplyAdd(DotU(uo, Vector256.Load((sbyte*)a1 + o + 32)), Vector256.Create(sc[nb8 + b + 1]), o1);
+                    e2 = Fma.MultiplyAdd(DotU(u, Vector256.Load((sbyte*)a2 + o)), Vector256.Create(sc[2 * nb8 + b]), e2);
+                    o2 = Fma.MultiplyAdd(DotU(uo, Vector256.Load((sbyte*)a2 + o + 32)), Vector256.Create(sc[2 * nb8 + b + 1]), o2);
+                    e3 = Fma.MultiplyAdd(DotU(u, Vector256.Load((sbyte*)a3 + o)), Vector256.Create(sc[3 * nb8 + b]), e3);
+                    o3 = Fma.MultiplyAdd(DotU(uo, Vector256.Load((sbyte*)a3 + o + 32)), Vector256.Create(sc[3 * nb8 + b + 1]), o3);
+                }
+                if (b < nb)
+                {
+                    var u = Nibbles4_0(row + b * 18 + 2);
+                    int o = b * 32;
+                    e0 = Fma.MultiplyAdd(DotU(u, Vector256.Load((sbyte*)a0 + o)), Vector256.Create(sc[b]), e0);
+                    e1 = Fma.MultiplyAdd(DotU(u, Vector256.Load((sbyte*)a1 + o)), Vector256.Create(sc[nb8 + b]), e1);
+                    e2 = Fma.MultiplyAdd(DotU(u, Vector256.Load((sbyte*)a2 + o)), Vector256.Create(sc[2 * nb8 + b]), e2);
+                    e3 = Fma.MultiplyAdd(DotU(u, Vector256.Load((sbyte*)a3 + o)), Vector256.Create(sc[3 * nb8 + b]), e3);
+                }
+                y[t0 * yStride] = Vector256.Sum(e0 + o0) - 8 * corr0;
+                y[(t0 + 1) * yStride] = Vector256.Sum(e1 + o1) - 8 * corr1;
+                y[(t0 + 2) * yStride] = Vector256.Sum(e2 + o2) - 8 * corr2;
+                y[(t0 + 3) * yStride] = Vector256.Sum(e3 + o3) - 8 * corr3;
+            }
+            else
+            {
+                for (int t = 0; t < nt; t++)
+                {
+                    byte* a = act + (t0 + t) * actStride;
+                    float* s = sc + t * nb8;
+                    Vector256<float> e = default, od = default;
+                    int b = 0;
+                    for (; b + 2 <= nb; b += 2)
+                    {
+                        e = Fma.MultiplyAdd(DotU(Nibbles4_0(row + b * 18 + 2), Vector256.Load((sbyte*)a + b * 32)), Vector256.Create(s[b]), e);
+                        od = Fma.MultiplyAdd(DotU(Nibbles4_0(row + b * 18 + 20), Vector256.Load((sbyte*)a + b * 32 + 32)), Vector256.Create(s[b + 1]), od);
+                    }
+                    if (b < nb) e = Fma.MultiplyAdd(DotU(Nibbles4_0(row + b * 18 + 2), Vector256.Load((sbyte*)a + b * 32)), Vector256.Create(s[b]), e);
+                    float corr = t == 0 ? corr0 : t == 1 ? corr1 : corr2;
+                    y[(t0 + t) * yStride] = Vector256.Sum(e + od) - 8 * corr;
+                }
+            }
+        }
+    }
+
+    /// <summary>sc[b] = dw[b]·da[b] for b &lt; nb (8 at a time; dw is zero-padded to a multiple of 8) and returns Σ dw·sa.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float ScalesAndOffset(float* dw, float* da, float* sa, float* sc, int nb)
+    {
+        var corr = Vector256<float>.Zero;
+        int b = 0;
+        for (; b + 8 <= nb; b += 8)
+        {
+            var w = Vector256.Load(dw + b);
+            Vector256.Store(w * Vector256.Load(da + b), sc + b);
+            corr = Fma.MultiplyAdd(w, Vector256.Load(sa + b), corr);
+        }
+        float c = Vector256.Sum(corr);
+        for (; b < nb; b++)
+        {
+            sc[b] = dw[b] * da[b];
+            c += dw[b] * sa[b];
+        }
+        return c;
     }
 
     // ---------------------------------------------------------------- Q8_0
@@ -132,24 +216,45 @@ public static unsafe class QDot
     private static float Q8_0(byte* row, byte* act, int n)
     {
         float* da = Q8Act.Scales(act, n);
-        var acc = Vector256<float>.Zero;
-        for (int b = 0; b < n / 32; b++)
+        Vector256<float> acc0 = default, acc1 = default;
+        int nb = n / 32, b = 0;
+        for (; b + 2 <= nb; b += 2)
         {
             byte* blk = row + b * 34;
-            acc = Fma.MultiplyAdd(DotS(Vector256.Load((sbyte*)blk + 2), Vector256.Load((sbyte*)act + b * 32)), Vector256.Create(H(blk) * da[b]), acc);
+            acc0 = Fma.MultiplyAdd(DotS(Vector256.Load((sbyte*)blk + 2), Vector256.Load((sbyte*)act + b * 32)), Vector256.Create(H(blk) * da[b]), acc0);
+            acc1 = Fma.MultiplyAdd(DotS(Vector256.Load((sbyte*)blk + 36), Vector256.Load((sbyte*)act + b * 32 + 32)), Vector256.Create(H(blk + 34) * da[b + 1]), acc1);
         }
-        return Vector256.Sum(acc);
+        if (b < nb)
+        {
+            byte* blk = row + b * 34;
+            acc0 = Fma.MultiplyAdd(DotS(Vector256.Load((sbyte*)blk + 2), Vector256.Load((sbyte*)act + b * 32)), Vector256.Create(H(blk) * da[b]), acc0);
+        }
+        return Vector256.Sum(acc0 + acc1);
     }
 
     private static void Q8_0Multi(byte* row, byte* act, long actStride, int nTok, float* y, long yStride, int n)
     {
         int t = 0;
-        for (; t + 4 <= nTok; t += 4)
+        for (; t + 2 <= nTok; t += 2)
         {
-            byte* a0 = act + t * actStride, a1 = a0 + actStride, a2 = a1 + actStride, a3 = a2 + actStride;
-            float* d0 = Q8Act.Scales(a0, n), d1 = Q8Act.Scales(a1, n), d2 = Q8Act.Scales(a2, n), d3 = Q8Act.Scales(a3, n);
-            Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
-            for (int b = 0; b < n / 32; b++)
+            byte* a0 = act + t * actStride, a1 = a0 + actStride;
+            float* d0 = Q8Act.Scales(a0, n), d1 = Q8Act.Scales(a1, n);
+            Vector256<float> c0 = default, c0o = default, c1 = default, c1o = default;
+            int nb = n / 32, b = 0;
+            for (; b + 2 <= nb; b += 2)
+            {
+                byte* blk = row + b * 34;
+                float dw = H(blk), dwo = H(blk + 34);
+                var w = Vector256.Load((sbyte*)blk + 2);
+                var wo = Vector256.Load((sbyte*)blk + 36);
+                Vector256<byte> u = Avx2.Abs(w), uo = Avx2.Abs(wo);
+                int o = b * 32;
+                c0 = Fma.MultiplyAdd(DotU(u, Avx2.Sign(Vector256.Load((sbyte*)a0 + o), w)), Vector256.Create(dw * d0[b]), c0);
+                c0o = Fma.MultiplyAdd(DotU(uo, Avx2.Sign(Vector256.Load((sbyte*)a0 + o + 32), wo)), Vector256.Create(dwo * d0[b + 1]), c0o);
+                c1 = Fma.MultiplyAdd(DotU(u, Avx2.Sign(Vector256.Load((sbyte*)a1 + o), w)), Vector256.Create(dw * d1[b]), c1);
+                c1o = Fma.MultiplyAdd(DotU(uo, Avx2.Sign(Vector256.Load((sbyte*)a1 + o + 32), wo)), Vector256.Create(dwo * d1[b + 1]), c1o);
+            }
+            if (b < nb)
             {
                 byte* blk = row + b * 34;
                 float dw = H(blk);
@@ -158,13 +263,9 @@ public static unsafe class QDot
                 int o = b * 32;
                 c0 = Fma.MultiplyAdd(DotU(u, Avx2.Sign(Vector256.Load((sbyte*)a0 + o), w)), Vector256.Create(dw * d0[b]), c0);
                 c1 = Fma.MultiplyAdd(DotU(u, Avx2.Sign(Vector256.Load((sbyte*)a1 + o), w)), Vector256.Create(dw * d1[b]), c1);
-                c2 = Fma.MultiplyAdd(DotU(u, Avx2.Sign(Vector256.Load((sbyte*)a2 + o), w)), Vector256.Create(dw * d2[b]), c2);
-                c3 = Fma.MultiplyAdd(DotU(u, Avx2.Sign(Vector256.Load((sbyte*)a3 + o), w)), Vector256.Create(dw * d3[b]), c3);
             }
-            y[t * yStride] = Vector256.Sum(c0);
-            y[(t + 1) * yStride] = Vector256.Sum(c1);
-            y[(t + 2) * yStride] = Vector256.Sum(c2);
-            y[(t + 3) * yStride] = Vector256.Sum(c3);
+            y[t * yStride] = Vector256.Sum(c0 + c0o);
+            y[(t + 1) * yStride] = Vector256.Sum(c1 + c1o);
         }
         for (; t < nTok; t++) y[t * yStride] = Q8_0(row, act + t * actStride, n);
     }
@@ -174,7 +275,7 @@ public static unsafe class QDot
     private static float Q4_K(byte* row, byte* act, int n)
     {
         float* da = Q8Act.Scales(act, n), sa = Q8Act.Sums(act, n);
-        var acc = Vector256<float>.Zero;
+        Vector256<float> acc = default, acc1 = default;
         var low = Vector256.Create((byte)0x0F);
         float mins = 0;
         for (int i = 0; i < n / 256; i++)
@@ -192,13 +293,13 @@ public static unsafe class QDot
                 var v = Vector256.Load(qs + 32 * p);
                 sbyte* a = (sbyte*)act + 32 * j;
                 acc = Fma.MultiplyAdd(DotU(v & low, Vector256.Load(a)), Vector256.Create(d * sc1 * da[j]), acc);
-                acc = Fma.MultiplyAdd(DotU(Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & low, Vector256.Load(a + 32)),
-                    Vector256.Create(d * sc2 * da[j + 1]), acc);
+                acc1 = Fma.MultiplyAdd(DotU(Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & low, Vector256.Load(a + 32)),
+                    Vector256.Create(d * sc2 * da[j + 1]), acc1);
                 m += m1 * sa[j] + m2 * sa[j + 1];
             }
             mins += dmin * m;
         }
-        return Vector256.Sum(acc) - mins;
+        return Vector256.Sum(acc + acc1) - mins;
     }
 
     // ---------------------------------------------------------------- Q6_K: Σ d·sc·(q−32)·a over sub-blocks of 16
@@ -206,19 +307,21 @@ public static unsafe class QDot
     private static float Q6_K(byte* row, byte* act, int n)
     {
         float* da = Q8Act.Scales(act, n);
-        var acc = Vector256<float>.Zero;
+        Vector256<float> acc0 = default, acc1 = default;
         var low = Vector256.Create((byte)0x0F);
         var b45 = Vector256.Create((byte)0x30);
         var m32 = Vector256.Create((sbyte)32);
+        // within each 128-bit lane: low lane repeats int16 #0 of the broadcast pair, high lane int16 #1
+        var pairSplit = Vector256.Create((byte)0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
         for (int i = 0; i < n / 256; i++)
         {
             byte* blk = row + i * 210;
             float d = H(blk + 208);
+            var scales = Avx2.ConvertToVector256Int16(Vector128.Load((sbyte*)(blk + 192))).AsInt32(); // 8 pairs (sc[2m], sc[2m+1])
             for (int half = 0; half < 2; half++)
             {
                 byte* ql = blk + 64 * half;
                 byte* qh = blk + 128 + 32 * half;
-                sbyte* sc = (sbyte*)(blk + 192) + 8 * half;
                 int j = 8 * i + 4 * half;
                 sbyte* a = (sbyte*)act + 32 * j;
                 Vector256<byte> A = Vector256.Load(ql), B = Vector256.Load(ql + 32), Hb = Vector256.Load(qh);
@@ -226,21 +329,26 @@ public static unsafe class QDot
                 var q2 = (B & low) | (Vector256.ShiftLeft(Hb.AsUInt16(), 2).AsByte() & b45);
                 var q3 = (Vector256.ShiftRightLogical(A.AsUInt16(), 4).AsByte() & low) | (Hb & b45);
                 var q4 = (Vector256.ShiftRightLogical(B.AsUInt16(), 4).AsByte() & low) | (Vector256.ShiftRightLogical(Hb.AsUInt16(), 2).AsByte() & b45);
-                acc = Q6Block(q1, a, sc[0], sc[1], d * da[j], m32, acc);
-                acc = Q6Block(q2, a + 32, sc[2], sc[3], d * da[j + 1], m32, acc);
-                acc = Q6Block(q3, a + 64, sc[4], sc[5], d * da[j + 2], m32, acc);
-                acc = Q6Block(q4, a + 96, sc[6], sc[7], d * da[j + 3], m32, acc);
+                int m = 4 * half;
+                acc0 = Q6Block(q1, a, Pair(scales, m, pairSplit), d * da[j], m32, acc0);
+                acc1 = Q6Block(q2, a + 32, Pair(scales, m + 1, pairSplit), d * da[j + 1], m32, acc1);
+                acc0 = Q6Block(q3, a + 64, Pair(scales, m + 2, pairSplit), d * da[j + 2], m32, acc0);
+                acc1 = Q6Block(q4, a + 96, Pair(scales, m + 3, pairSplit), d * da[j + 3], m32, acc1);
             }
         }
-        return Vector256.Sum(acc);
+        return Vector256.Sum(acc0 + acc1);
     }
 
+    /// <summary>int16 lanes 0-7 = sc[2m], lanes 8-15 = sc[2m+1] (the two 16-element sub-blocks of one 32-block).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Q6Block(Vector256<byte> q, sbyte* a, sbyte scLo, sbyte scHi, float scale, Vector256<sbyte> m32, Vector256<float> acc)
+    private static Vector256<short> Pair(Vector256<int> scales, int m, Vector256<byte> split) =>
+        Avx2.Shuffle(Avx2.PermuteVar8x32(scales, Vector256.Create(m)).AsByte(), split).AsInt16();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q6Block(Vector256<byte> q, sbyte* a, Vector256<short> sc, float scale, Vector256<sbyte> m32, Vector256<float> acc)
     {
         var w = q.AsSByte() - m32;                                                          // −32..31
         var p = Avx2.MultiplyAddAdjacent(Avx2.Abs(w), Avx2.Sign(Vector256.Load(a), w));     // 16 × int16, lanes 0-7 = first 16
-        var sc = Vector256.Create(Vector128.Create((short)scLo), Vector128.Create((short)scHi));
         return Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(p, sc)), Vector256.Create(scale), acc);
     }
 

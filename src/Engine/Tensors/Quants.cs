@@ -34,7 +34,8 @@ public static unsafe class Quants
 
     /// <summary>IEEE binary16 bits to float (table lookup).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float HalfToFloat(ushort h) => HalfTable[h];
+    public static float HalfToFloat(ushort h) =>
+        Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(HalfTable), h); // 65536 entries: any ushort is in range
 
     /// <summary>Float to IEEE binary16 bits (round to nearest even).</summary>
     public static ushort FloatToHalf(float f) => BitConverter.HalfToUInt16Bits((Half)f);
