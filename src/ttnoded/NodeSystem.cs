@@ -53,6 +53,7 @@ public sealed class NodeSystem : IAsyncDisposable
         _store = StateStore.Open(_paths.DatabasePath, [.. Migrations.All, JobStore.Schema, AllocationStore.Schema, ModelSchema.Migration]);
 
         int? activatedFd = SocketActivation.ListeningUnixSocket();
+        if (activatedFd is not null) Console.Out.WriteLine($"ttnoded: serving on fd {activatedFd} from socket activation");
         if (activatedFd is null) UnixSocketListener.PrepareSocketPath(_paths.SocketPath);
         // A thousand clients may connect at once: a short accept backlog would refuse some with EAGAIN.
         builder.WebHost.UseSockets(o => o.Backlog = 4096);

@@ -45,11 +45,26 @@ public sealed class DaemonProcess : IAsyncDisposable
     /// <summary>Writes the config file (JSON text).</summary>
     public void WriteConfig(string json) => File.WriteAllText(ConfigPath, json);
 
+    /// <summary>Extra environment for the daemon (e.g. WATCHDOG_USEC).</summary>
+    public Dictionary<string, string> Environment { get; } = [];
+
+    /// <summary>When set, the daemon is started through this wrapper (e.g. systemd-socket-activate -l SOCKET).</summary>
+    public string[]? Wrapper { get; set; }
+
     public void Start(params string[] extraArgs)
     {
         var args = new List<string> { "--config", ConfigPath, "--socket", SocketPath, "--state-dir", StateDir, "--log-dir", LogDir, "--sysroot", Sysroot };
         args.AddRange(extraArgs);
         var psi = Binaries.StartInfo("ttnoded", args);
+        if (Wrapper is not null)
+        {
+            var inner = new List<string> { psi.FileName };
+            inner.AddRange(psi.ArgumentList);
+            psi.FileName = Wrapper[0];
+            psi.ArgumentList.Clear();
+            foreach (var a in Wrapper.Skip(1).Concat(inner)) psi.ArgumentList.Add(a);
+        }
+        foreach (var (k, v) in Environment) psi.Environment[k] = v;
         psi.Environment["NOTIFY_SOCKET"] = NotifySocketPath;
         _process = Process.Start(psi)!;
         _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };

@@ -102,4 +102,33 @@ public sealed class DaemonLifecycleTests
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getuid")]
     private static extern uint GetUid();
+
+    [Fact]
+    public async Task Watchdog_pings_arrive_at_half_the_interval_once_ready()
+    {
+        await using var d = new DaemonProcess();
+        d.Environment["WATCHDOG_USEC"] = "600000";
+        d.StartReady();
+        d.WaitForNotification("WATCHDOG=1", TimeSpan.FromSeconds(10));
+        d.WaitForNotification("WATCHDOG=1", TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Socket_activation_serves_on_the_socket_systemd_passes_in()
+    {
+        if (!File.Exists("/usr/bin/systemd-socket-activate")) throw new InvalidOperationException("systemd-socket-activate missing: scripts/deps installs systemd");
+        await using var d = new DaemonProcess();
+        // systemd-socket-activate binds the socket and, at the first connection, execs the daemon with LISTEN_FDS=1 and
+        // LISTEN_PID set, exactly as ttnoded.socket does: the first request waits in the backlog and is answered.
+        d.Wrapper = ["/usr/bin/systemd-socket-activate", "-l", d.SocketPath, "-E", "NOTIFY_SOCKET=" + d.NotifySocketPath];
+        d.Start();
+        for (int i = 0; i < 100 && !File.Exists(d.SocketPath); i++) await Task.Delay(50);
+        using var http = d.Http(TimeSpan.FromSeconds(60));
+        var first = await http.GetAsync("api/v1/version");
+        Assert.Equal(System.Net.HttpStatusCode.OK, first.StatusCode);
+        d.WaitForNotification("READY=1");
+        using var doc = JsonDocument.Parse(await http.GetStringAsync("api/v1/health"));
+        Assert.True(doc.RootElement.GetProperty("ready").GetBoolean());
+        Assert.Contains("socket activation", d.Output);
+    }
 }
