@@ -74,7 +74,20 @@ public sealed class JobDispatcher(
             var started = queue.TryStart(pick.Value.Id);
             if (started is null) continue;
             if (!jobs.MarkRunning(started.Job.Id, now)) { queue.Finished(started.Job.Id); continue; }
-            var leases = LockCards(started.Job);
+            var leases = LockCards(started.Job, out string? unusable);
+            if (unusable is not null)
+            {
+                // A card of its allocation is gone or unhealthy: waiting would block the job forever, so it fails now.
+                started.Job.State = JobStates.Failed;
+                started.Job.Reason = unusable;
+                started.Job.FinishedAt = now;
+                jobs.Finish(started.Job);
+                feeds.GetOrCreate(started.Job.Id).Publish(new JobEvent { Type = "state", JobId = started.Job.Id, State = JobStates.Failed, Reason = unusable }, final: true);
+                feeds.Retire(started.Job.Id, TimeSpan.FromMinutes(1));
+                queue.Finished(started.Job.Id);
+                log.LogWarning("job {Id} failed: {Reason}", started.Job.Id, unusable);
+                continue;
+            }
             if (leases is null) { queue.Requeue(started.Job); return; }
             started.Job.State = JobStates.Running;
             started.Job.StartedAt = now;
@@ -90,8 +103,11 @@ public sealed class JobDispatcher(
         return alloc is null || alloc.Cards.All(c => hardware.Locks.OwnerOf(c) is null);
     }
 
-    private List<CardLease>? LockCards(JobRecord job)
+    /// <summary>Locks the job's allocation cards; null when one is held by another job (wait), with
+    /// <paramref name="unusable"/> set when a card cannot be used at all (fail).</summary>
+    private List<CardLease>? LockCards(JobRecord job, out string? unusable)
     {
+        unusable = null;
         var leases = new List<CardLease>();
         if (job.Allocation is null) return leases;
         var alloc = allocations.Get(job.Allocation);
@@ -100,8 +116,13 @@ public sealed class JobDispatcher(
         {
             if (!hardware.TryLockCard(card, $"job/{job.Id}", out var lease, out string? reason) || lease is null)
             {
-                log.LogInformation("job {Id} waits: card {Card} is busy ({Reason})", job.Id, card, reason);
                 foreach (var l in leases) l.Dispose();
+                if (hardware.Locks.OwnerOf(card) is null)
+                {
+                    unusable = reason ?? $"card {card} cannot be locked";
+                    return null;
+                }
+                log.LogInformation("job {Id} waits: card {Card} is busy ({Reason})", job.Id, card, reason);
                 return null;
             }
             leases.Add(lease);
