@@ -119,6 +119,7 @@ public sealed class NodeSystem : IAsyncDisposable
         HardwareEndpoints.Map(app, hardware);
         JobEndpoints.Map(app, jobService, feeds);
         AllocationEndpoints.Map(app, allocations, _store);
+        ModelLoadEndpoints.Map(app, app.Services.GetRequiredService<ModelPool>(), _store);
         if (app.Services.GetService<ModelStore>() is { } modelStore) ModelEndpoints.Map(app, modelStore, _store);
         // USB drives through udisks2 (own thread; a missing bus is retried in the background, never blocks start-up).
         var usb = new UsbService(_config, app.Services.GetService<ModelStore>(), _store, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("usb"));

@@ -22,6 +22,8 @@ internal static class ModelCommand
         model.Subcommands.Add(Remove());
         model.Subcommands.Add(Verify());
         model.Subcommands.Add(Export());
+        model.Subcommands.Add(Residency("load", "Load a model into the engine now and keep it loaded"));
+        model.Subcommands.Add(Residency("unload", "Unload a model (at once, or when its running jobs finish)"));
         return model;
     }
 
@@ -85,6 +87,20 @@ internal static class ModelCommand
             ]);
             Console.Out.WriteLine();
             Output.Table(["PATH", "KIND", "SIZE", "BLOB"], d.Files.Select(f => (IReadOnlyList<string>)[f.Path, f.Kind, BundleCommand.Bytes(f.Size), f.BlobPath]));
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command Residency(string verb, string description)
+    {
+        var name = new Argument<string>("name") { Description = "NAME or NAME:VERSION" };
+        var cmd = new Command(verb, description) { name };
+        cmd.SetAction((pr, ct) => CommandRunner.WithDaemonAsync(pr, async client =>
+        {
+            var req = new HttpRequestMessage(HttpMethod.Post, $"api/v1/models/{Uri.EscapeDataString(pr.GetValue(name)!)}/{verb}");
+            var r = await client.SendAsync(req, TtProtocol.ApiJsonContext.Default.HealthResponse, ct).ConfigureAwait(false);
+            Console.Out.WriteLine(r.Detail);
             return ExitCodes.Ok;
         }));
         return cmd;

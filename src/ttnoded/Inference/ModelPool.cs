@@ -102,6 +102,7 @@ public sealed class ModelPool : IDisposable
     /// <summary>Unloads a model that no job is using. False when it is in use (it unloads after) or not loaded.</summary>
     public bool Unload(string name)
     {
+        name = _catalog.Find(name)?.Name ?? name;
         lock (_gate)
         {
             if (!_entries.TryGetValue(name, out var e) || e.Model is null) return false;

@@ -187,4 +187,17 @@ public sealed class JobApiTests
             Assert.Equal(alone.Text, done.Output);
         }
     }
+
+    [Fact]
+    public async Task Models_load_and_unload_on_request()
+    {
+        await using var node = new InProcessNode();
+        var load = await node.Http.PostAsync($"api/v1/models/{InProcessNode.Model}/load", null);
+        Assert.Equal(HttpStatusCode.OK, load.StatusCode);
+        var unload = await node.Http.PostAsync($"api/v1/models/{InProcessNode.Model}/unload", null);
+        Assert.Contains("\"ready\":true", await unload.Content.ReadAsStringAsync());
+        var again = await node.Http.PostAsync($"api/v1/models/{InProcessNode.Model}/unload", null);
+        Assert.Contains("\"ready\":false", await again.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await node.Http.PostAsync("api/v1/models/nope/load", null)).StatusCode);
+    }
 }
