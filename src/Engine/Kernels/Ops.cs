@@ -35,6 +35,7 @@ public static unsafe class Ops
     }
 
     /// <summary>y[i] += a · x[i].</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static void Axpy(float a, float* x, float* y, int n)
     {
         int i = 0;

@@ -232,42 +232,67 @@ public static unsafe class QDot
         return Vector256.Sum(acc0 + acc1);
     }
 
+    /// <summary>Prefill: the row's scales gathered once, dw·da formed 8 blocks at a time per token, 4 tokens per loaded block.</summary>
     private static void Q8_0Multi(byte* row, byte* act, long actStride, int nTok, float* y, long yStride, int n)
     {
-        int t = 0;
-        for (; t + 2 <= nTok; t += 2)
+        int nb = n / 32;
+        if (nb > MaxBlocks || nTok < 4)
         {
-            byte* a0 = act + t * actStride, a1 = a0 + actStride;
-            float* d0 = Q8Act.Scales(a0, n), d1 = Q8Act.Scales(a1, n);
-            Vector256<float> c0 = default, c0o = default, c1 = default, c1o = default;
-            int nb = n / 32, b = 0;
+            for (int t = 0; t < nTok; t++) y[t * yStride] = Q8_0(row, act + t * actStride, n);
+            return;
+        }
+        int nb8 = (nb + 7) & ~7;
+        float* dw = stackalloc float[nb8];
+        float* sc = stackalloc float[4 * nb8];
+        for (int b = 0; b < nb; b++) dw[b] = H(row + b * 34);
+        for (int b = nb; b < nb8; b++) dw[b] = 0;
+        int t0 = 0;
+        for (; t0 + 4 <= nTok; t0 += 4)
+        {
+            for (int t = 0; t < 4; t++)
+            {
+                byte* a = act + (t0 + t) * actStride;
+                ScalesAndOffset(dw, Q8Act.Scales(a, n), Q8Act.Sums(a, n), sc + t * nb8, nb);
+            }
+            byte* a0 = act + t0 * actStride, a1 = a0 + actStride, a2 = a1 + actStride, a3 = a2 + actStride;
+            // even / odd accumulators exactly as the decode kernel Q8_0 uses: prefill equals token-by-token bit for bit
+            Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c0o = default, c1o = default, c2o = default, c3o = default;
+            int b = 0;
             for (; b + 2 <= nb; b += 2)
             {
-                byte* blk = row + b * 34;
-                float dw = H(blk), dwo = H(blk + 34);
-                var w = Vector256.Load((sbyte*)blk + 2);
-                var wo = Vector256.Load((sbyte*)blk + 36);
+                var w = Vector256.Load((sbyte*)row + b * 34 + 2);
+                var wo = Vector256.Load((sbyte*)row + b * 34 + 36);
                 Vector256<byte> u = Avx2.Abs(w), uo = Avx2.Abs(wo);
                 int o = b * 32;
-                c0 = Fma.MultiplyAdd(DotU(u, Avx2.Sign(Vector256.Load((sbyte*)a0 + o), w)), Vector256.Create(dw * d0[b]), c0);
-                c0o = Fma.MultiplyAdd(DotU(uo, Avx2.Sign(Vector256.Load((sbyte*)a0 + o + 32), wo)), Vector256.Create(dwo * d0[b + 1]), c0o);
-                c1 = Fma.MultiplyAdd(DotU(u, Avx2.Sign(Vector256.Load((sbyte*)a1 + o), w)), Vector256.Create(dw * d1[b]), c1);
-                c1o = Fma.MultiplyAdd(DotU(uo, Avx2.Sign(Vector256.Load((sbyte*)a1 + o + 32), wo)), Vector256.Create(dwo * d1[b + 1]), c1o);
+                c0 = Fma.MultiplyAdd(DotU(u, Avx2.Sign(Vector256.Load((sbyte*)a0 + o), w)), Vector256.Create(sc[b]), c0);
+                c1 = Fma.MultiplyAdd(DotU(u, Avx2.Sign(Vector256.Load((sbyte*)a1 + o), w)), Vector256.Create(sc[nb8 + b]), c1);
+                c2 = Fma.MultiplyAdd(DotU(u, Avx2.Sign(Vector256.Load((sbyte*)a2 + o), w)), Vector256.Create(sc[2 * nb8 + b]), c2);
+                c3 = Fma.MultiplyAdd(DotU(u, Avx2.Sign(Vector256.Load((sbyte*)a3 + o), w)), Vector256.Create(sc[3 * nb8 + b]), c3);
+                c0o = Fma.MultiplyAdd(DotU(uo, Avx2.Sign(Vector256.Load((sbyte*)a0 + o + 32), wo)), Vector256.Create(sc[b + 1]), c0o);
+                c1o = Fma.MultiplyAdd(DotU(uo, Avx2.Sign(Vector256.Load((sbyte*)a1 + o + 32), wo)), Vector256.Create(sc[nb8 + b + 1]), c1o);
+                c2o = Fma.MultiplyAdd(DotU(uo, Avx2.Sign(Vector256.Load((sbyte*)a2 + o + 32), wo)), Vector256.Create(sc[2 * nb8 + b + 1]), c2o);
+                c3o = Fma.MultiplyAdd(DotU(uo, Avx2.Sign(Vector256.Load((sbyte*)a3 + o + 32), wo)), Vector256.Create(sc[3 * nb8 + b + 1]), c3o);
             }
             if (b < nb)
             {
-                byte* blk = row + b * 34;
-                float dw = H(blk);
-                var w = Vector256.Load((sbyte*)blk + 2);
+                var w = Vector256.Load((sbyte*)row + b * 34 + 2);
                 var u = Avx2.Abs(w);
                 int o = b * 32;
-                c0 = Fma.MultiplyAdd(DotU(u, Avx2.Sign(Vector256.Load((sbyte*)a0 + o), w)), Vector256.Create(dw * d0[b]), c0);
-                c1 = Fma.MultiplyAdd(DotU(u, Avx2.Sign(Vector256.Load((sbyte*)a1 + o), w)), Vector256.Create(dw * d1[b]), c1);
+                c0 = Fma.MultiplyAdd(DotU(u, Avx2.Sign(Vector256.Load((sbyte*)a0 + o), w)), Vector256.Create(sc[b]), c0);
+                c1 = Fma.MultiplyAdd(DotU(u, Avx2.Sign(Vector256.Load((sbyte*)a1 + o), w)), Vector256.Create(sc[nb8 + b]), c1);
+                c2 = Fma.MultiplyAdd(DotU(u, Avx2.Sign(Vector256.Load((sbyte*)a2 + o), w)), Vector256.Create(sc[2 * nb8 + b]), c2);
+                c3 = Fma.MultiplyAdd(DotU(u, Avx2.Sign(Vector256.Load((sbyte*)a3 + o), w)), Vector256.Create(sc[3 * nb8 + b]), c3);
             }
-            y[t * yStride] = Vector256.Sum(c0 + c0o);
-            y[(t + 1) * yStride] = Vector256.Sum(c1 + c1o);
+            c0 += c0o;
+            c1 += c1o;
+            c2 += c2o;
+            c3 += c3o;
+            y[t0 * yStride] = Vector256.Sum(c0);
+            y[(t0 + 1) * yStride] = Vector256.Sum(c1);
+            y[(t0 + 2) * yStride] = Vector256.Sum(c2);
+            y[(t0 + 3) * yStride] = Vector256.Sum(c3);
         }
-        for (; t < nTok; t++) y[t * yStride] = Q8_0(row, act + t * actStride, n);
+        for (; t0 < nTok; t0++) y[t0 * yStride] = Q8_0(row, act + t0 * actStride, n);
     }
 
     // ---------------------------------------------------------------- Q4_K: Σ_j d·sc_j·Σu·a − dmin·m_j·Σa

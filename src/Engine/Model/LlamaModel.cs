@@ -292,25 +292,39 @@ public sealed unsafe partial class LlamaModel : IDisposable
         public float Scale;
     }
 
-    /// <summary>Causal attention for a contiguous range of query heads: softmax(q·Kᵀ·scale)·V over positions 0..pos.</summary>
+    /// <summary>
+    /// Causal attention, softmax(q·Kᵀ·scale)·V over positions 0..pos, for a contiguous range of KV heads: each cached key
+    /// and value row is loaded once for all query heads of its group (GQA), not once per query head.
+    /// </summary>
     private static void AttentionHeads(void* ctx, int index, int count)
     {
         var j = (AttentionJob*)ctx;
-        int hd = j->HeadDim, kvDim = j->KvDim, pos = j->Pos;
-        int per = (j->Heads + count - 1) / count;
-        int start = index * per, end = Math.Min(j->Heads, start + per);
-        for (int h = start; h < end; h++)
+        int hd = j->HeadDim, kvDim = j->KvDim, pos = j->Pos, group = j->Group;
+        int kvHeads = j->Heads / group;
+        int per = (kvHeads + count - 1) / count;
+        int start = index * per, end = Math.Min(kvHeads, start + per);
+        for (int kvh = start; kvh < end; kvh++)
         {
-            float* qh = j->Q + h * hd;
-            int kvh = h / j->Group;
+            int h0 = kvh * group;
             float* k = j->KBase + kvh * hd;
             float* v = j->VBase + kvh * hd;
-            float* att = j->Att + (long)h * j->AttStride;
-            for (int t = 0; t <= pos; t++) att[t] = Dot.F32(qh, k + (long)t * kvDim, hd) * j->Scale;
-            Ops.Softmax(att, pos + 1);
-            float* o = j->Out + h * hd;
-            new Span<float>(o, hd).Clear();
-            for (int t = 0; t <= pos; t++) Ops.Axpy(att[t], v + (long)t * kvDim, o, hd);
+            for (int t = 0; t <= pos; t++)
+            {
+                float* kt = k + (long)t * kvDim;
+                for (int g = 0; g < group; g++)
+                    j->Att[(long)(h0 + g) * j->AttStride + t] = Dot.F32(j->Q + (h0 + g) * hd, kt, hd) * j->Scale;
+            }
+            for (int g = 0; g < group; g++)
+            {
+                Ops.Softmax(j->Att + (long)(h0 + g) * j->AttStride, pos + 1);
+                new Span<float>(j->Out + (h0 + g) * hd, hd).Clear();
+            }
+            for (int t = 0; t <= pos; t++)
+            {
+                float* vt = v + (long)t * kvDim;
+                for (int g = 0; g < group; g++)
+                    Ops.Axpy(j->Att[(long)(h0 + g) * j->AttStride + t], vt, j->Out + (h0 + g) * hd, hd);
+            }
         }
     }
 
