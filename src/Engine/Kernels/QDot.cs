@@ -68,7 +68,7 @@ public static unsafe class QDot
     private static Vector256<float> DotS(Vector256<sbyte> w, Vector256<sbyte> a) => DotU(Avx2.Abs(w), Avx2.Sign(a, w));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float H(byte* p) => Quants.HalfToFloat(Unsafe.ReadUnaligned<ushort>(p));
+    private static float H(float* ht, byte* p) => ht[Unsafe.ReadUnaligned<ushort>(p)];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<byte> Nibbles4_0(byte* qs)
@@ -89,6 +89,7 @@ public static unsafe class QDot
     /// <summary>Decode (one token): scales read in the loop, offset summed as it goes; two accumulator chains.</summary>
     private static float Q4_0(byte* row, byte* act, int n)
     {
+        float* ht = Quants.HalfTablePointer;
         float* da = Q8Act.Scales(act, n), sa = Q8Act.Sums(act, n);
         Vector256<float> acc0 = default, acc1 = default;
         float corr0 = 0, corr1 = 0;
@@ -96,7 +97,7 @@ public static unsafe class QDot
         for (; b + 2 <= nb; b += 2)
         {
             byte* blk = row + b * 18;
-            float dw0 = H(blk), dw1 = H(blk + 18);
+            float dw0 = H(ht, blk), dw1 = H(ht, blk + 18);
             acc0 = Fma.MultiplyAdd(DotU(Nibbles4_0(blk + 2), Vector256.Load((sbyte*)act + b * 32)), Vector256.Create(dw0 * da[b]), acc0);
             acc1 = Fma.MultiplyAdd(DotU(Nibbles4_0(blk + 20), Vector256.Load((sbyte*)act + b * 32 + 32)), Vector256.Create(dw1 * da[b + 1]), acc1);
             corr0 += dw0 * sa[b];
@@ -105,7 +106,7 @@ public static unsafe class QDot
         if (b < nb)
         {
             byte* blk = row + b * 18;
-            float dw = H(blk);
+            float dw = H(ht, blk);
             acc0 = Fma.MultiplyAdd(DotU(Nibbles4_0(blk + 2), Vector256.Load((sbyte*)act + b * 32)), Vector256.Create(dw * da[b]), acc0);
             corr0 += dw * sa[b];
         }
@@ -114,6 +115,7 @@ public static unsafe class QDot
 
     private static void Q4_0Multi(byte* row, byte* act, long actStride, int nTok, float* y, long yStride, int n)
     {
+        float* ht = Quants.HalfTablePointer;
         int nb = n / 32;
         if (nb > MaxBlocks)
         {
@@ -123,7 +125,7 @@ public static unsafe class QDot
         int nb8 = (nb + 7) & ~7;
         float* dw = stackalloc float[nb8];
         float* sc = stackalloc float[4 * nb8];
-        for (int b = 0; b < nb; b++) dw[b] = H(row + b * 18);
+        for (int b = 0; b < nb; b++) dw[b] = H(ht, row + b * 18);
         for (int b = nb; b < nb8; b++) dw[b] = 0;
         int t0 = 0;
         for (; t0 < nTok; t0 += 4)
@@ -215,19 +217,20 @@ public static unsafe class QDot
 
     private static float Q8_0(byte* row, byte* act, int n)
     {
+        float* ht = Quants.HalfTablePointer;
         float* da = Q8Act.Scales(act, n);
         Vector256<float> acc0 = default, acc1 = default;
         int nb = n / 32, b = 0;
         for (; b + 2 <= nb; b += 2)
         {
             byte* blk = row + b * 34;
-            acc0 = Fma.MultiplyAdd(DotS(Vector256.Load((sbyte*)blk + 2), Vector256.Load((sbyte*)act + b * 32)), Vector256.Create(H(blk) * da[b]), acc0);
-            acc1 = Fma.MultiplyAdd(DotS(Vector256.Load((sbyte*)blk + 36), Vector256.Load((sbyte*)act + b * 32 + 32)), Vector256.Create(H(blk + 34) * da[b + 1]), acc1);
+            acc0 = Fma.MultiplyAdd(DotS(Vector256.Load((sbyte*)blk + 2), Vector256.Load((sbyte*)act + b * 32)), Vector256.Create(H(ht, blk) * da[b]), acc0);
+            acc1 = Fma.MultiplyAdd(DotS(Vector256.Load((sbyte*)blk + 36), Vector256.Load((sbyte*)act + b * 32 + 32)), Vector256.Create(H(ht, blk + 34) * da[b + 1]), acc1);
         }
         if (b < nb)
         {
             byte* blk = row + b * 34;
-            acc0 = Fma.MultiplyAdd(DotS(Vector256.Load((sbyte*)blk + 2), Vector256.Load((sbyte*)act + b * 32)), Vector256.Create(H(blk) * da[b]), acc0);
+            acc0 = Fma.MultiplyAdd(DotS(Vector256.Load((sbyte*)blk + 2), Vector256.Load((sbyte*)act + b * 32)), Vector256.Create(H(ht, blk) * da[b]), acc0);
         }
         return Vector256.Sum(acc0 + acc1);
     }
@@ -235,6 +238,7 @@ public static unsafe class QDot
     /// <summary>Prefill: the row's scales gathered once, dw·da formed 8 blocks at a time per token, 4 tokens per loaded block.</summary>
     private static void Q8_0Multi(byte* row, byte* act, long actStride, int nTok, float* y, long yStride, int n)
     {
+        float* ht = Quants.HalfTablePointer;
         int nb = n / 32;
         if (nb > MaxBlocks || nTok < 4)
         {
@@ -244,7 +248,7 @@ public static unsafe class QDot
         int nb8 = (nb + 7) & ~7;
         float* dw = stackalloc float[nb8];
         float* sc = stackalloc float[4 * nb8];
-        for (int b = 0; b < nb; b++) dw[b] = H(row + b * 34);
+        for (int b = 0; b < nb; b++) dw[b] = H(ht, row + b * 34);
         for (int b = nb; b < nb8; b++) dw[b] = 0;
         int t0 = 0;
         for (; t0 + 4 <= nTok; t0 += 4)
@@ -299,6 +303,7 @@ public static unsafe class QDot
 
     private static float Q4_K(byte* row, byte* act, int n)
     {
+        float* ht = Quants.HalfTablePointer;
         float* da = Q8Act.Scales(act, n), sa = Q8Act.Sums(act, n);
         Vector256<float> acc = default, acc1 = default;
         var low = Vector256.Create((byte)0x0F);
@@ -306,7 +311,7 @@ public static unsafe class QDot
         for (int i = 0; i < n / 256; i++)
         {
             byte* blk = row + i * 144;
-            float d = H(blk), dmin = H(blk + 2);
+            float d = H(ht, blk), dmin = H(ht, blk + 2);
             byte* scales = blk + 4;
             byte* qs = blk + 16;
             float m = 0;
@@ -331,6 +336,7 @@ public static unsafe class QDot
 
     private static float Q6_K(byte* row, byte* act, int n)
     {
+        float* ht = Quants.HalfTablePointer;
         float* da = Q8Act.Scales(act, n);
         Vector256<float> acc0 = default, acc1 = default;
         var low = Vector256.Create((byte)0x0F);
@@ -341,7 +347,7 @@ public static unsafe class QDot
         for (int i = 0; i < n / 256; i++)
         {
             byte* blk = row + i * 210;
-            float d = H(blk + 208);
+            float d = H(ht, blk + 208);
             var scales = Avx2.ConvertToVector256Int16(Vector128.Load((sbyte*)(blk + 192))).AsInt32(); // 8 pairs (sc[2m], sc[2m+1])
             for (int half = 0; half < 2; half++)
             {

@@ -25,6 +25,19 @@ public static unsafe class Quants
 
     private static readonly float[] HalfTable = BuildHalfTable();
 
+    /// <summary>
+    /// The same table in native memory, for hot kernels: read the pointer once per row into a local so native AOT does
+    /// not re-check the class initialiser on every block.
+    /// </summary>
+    internal static readonly float* HalfTablePointer = BuildNativeHalfTable();
+
+    private static float* BuildNativeHalfTable()
+    {
+        var p = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(65536 * 4, 64);
+        for (int i = 0; i < 65536; i++) p[i] = (float)BitConverter.UInt16BitsToHalf((ushort)i);
+        return p; // lives for the process
+    }
+
     private static float[] BuildHalfTable()
     {
         var t = new float[65536];
