@@ -39,16 +39,7 @@ internal static class EngineBenchCommand
             Console.Error.WriteLine("ttctl: --threads must be ≥ 0, --pp ≥ 1, --tg ≥ 2");
             return ExitCodes.Usage;
         }
-        LlamaModel model;
-        try
-        {
-            model = LlamaModel.Load(path, new EngineOptions { Threads = threads });
-        }
-        catch (GgufFormatException e)
-        {
-            Console.Error.WriteLine($"ttctl: {e.Message}");
-            return ExitCodes.Usage;
-        }
+        if (!EngineCommand.TryLoad(path, threads, out var model)) return ExitCodes.Usage;
         using (model)
         {
             if (pp + tg + 1 > model.Config.ContextLength)

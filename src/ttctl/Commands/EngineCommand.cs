@@ -1,4 +1,7 @@
 using System.CommandLine;
+using System.Diagnostics.CodeAnalysis;
+using TtEngine.Gguf;
+using TtEngine.Model;
 
 namespace Ttctl.Commands;
 
@@ -7,4 +10,20 @@ internal static class EngineCommand
 {
     public static Command Create() =>
         new("engine", "Run the built-in Llama engine in this process (no daemon)") { EngineRunCommand.Create(), EngineSynthCommand.Create(), EngineBenchCommand.Create() };
+
+    /// <summary>Loads a GGUF for an engine verb; a malformed file is one line on stderr and false (exit 2).</summary>
+    public static bool TryLoad(string path, int threads, [NotNullWhen(true)] out LlamaModel? model)
+    {
+        try
+        {
+            model = LlamaModel.Load(path, new EngineOptions { Threads = threads });
+            return true;
+        }
+        catch (GgufFormatException e)
+        {
+            Console.Error.WriteLine($"ttctl: {e.Message}");
+            model = null;
+            return false;
+        }
+    }
 }

@@ -40,16 +40,7 @@ internal static class EngineRunCommand
             Console.Error.WriteLine("ttctl: -n, --threads and --temp must not be negative");
             return ExitCodes.Usage;
         }
-        LlamaModel model;
-        try
-        {
-            model = LlamaModel.Load(path, new EngineOptions { Threads = threads });
-        }
-        catch (GgufFormatException e)
-        {
-            Console.Error.WriteLine($"ttctl: {e.Message}");
-            return ExitCodes.Usage;
-        }
+        if (!EngineCommand.TryLoad(path, threads, out var model)) return ExitCodes.Usage;
         using (model)
         {
             var options = new GenerationOptions
