@@ -115,7 +115,7 @@ public sealed class ChangeTests
         m.Probe();
         w.Start();
         t.Delete(Card3Port);
-        var change = await seen.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var change = await seen.Task.WaitAsync(TimeSpan.FromSeconds(30)); // generous: CI shares 2 cores with other tests
         Assert.Contains("0000:85:00.0", change.Identity);
     }
 }
