@@ -188,15 +188,17 @@ public sealed class HardwareMonitor
 
         // Cards seen before and gone now: keep them listed as missing. An orphan /dev node with the same ordinal
         // is then redundant.
-        var presentBdfs = result.Where(r => r.Info.State != CardState.Missing).Select(r => r.Info.Bdf).ToHashSet(StringComparer.Ordinal);
+        var presentBdfs = result.Where(r => r.Info.State != CardState.Missing)
+            .GroupBy(r => r.Info.Bdf, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Any(r => r.Info.Serial is not null), StringComparer.Ordinal);
         foreach (var (id, last) in _known.ToList())
         {
             if (presentIds.Contains(id)) continue;
-            if (presentBdfs.Contains(last.Bdf))
+            if (presentBdfs.TryGetValue(last.Bdf, out bool otherHasSerial))
             {
-                // Same slot, other identity (board swapped, or serial unreadable during a reset): not a vanished card.
-                _known.Remove(id);
-                _missingSince.Remove(id);
+                // Same slot, another board (its own serial): forget the old one. Same slot without a readable serial
+                // (a reset, or a removal caught half-way): keep remembering it so a later disappearance is reported.
+                if (otherHasSerial) { _known.Remove(id); _missingSince.Remove(id); }
                 continue;
             }
             bool first = _missingSince.TryAdd(id, now);

@@ -142,6 +142,27 @@ public sealed class IdentityChangeTests
     }
 
     [Fact]
+    public void A_card_whose_serial_is_unreadable_for_one_probe_is_still_reported_when_it_vanishes()
+    {
+        // The watcher can probe while the kernel tears a device down (or during a reset): one read sees the slot
+        // without its serial. That must not make the daemon forget the card, or its removal goes unreported.
+        using var t = new FixtureTree("loudbox");
+        var m = t.Monitor();
+        var changes = new List<CardChange>();
+        m.Changed += changes.AddRange;
+        m.Probe();
+        t.Delete(t.Class(3) + "/tt_serial");
+        t.Time.Advance(TimeSpan.FromSeconds(1));
+        m.Probe();
+        Assert.DoesNotContain(changes, c => c.Kind == CardChangeKind.Vanished);
+        t.Delete("sys/devices/pci0000:80/0000:80:03.0");
+        t.Time.Advance(TimeSpan.FromSeconds(1));
+        m.Probe();
+        var gone = Assert.Single(changes, c => c.Kind == CardChangeKind.Vanished);
+        Assert.Equal("0100014511800004@0000:85:00.0", gone.Identity);
+    }
+
+    [Fact]
     public void A_vanished_card_exports_no_stale_telemetry()
     {
         using var t = new FixtureTree("loudbox");
