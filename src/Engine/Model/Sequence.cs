@@ -86,6 +86,29 @@ public sealed unsafe class Sequence : IDisposable
         Position = position;
     }
 
+    /// <summary>
+    /// Makes this sequence hold the first <paramref name="tokens"/> cached tokens of <paramref name="source"/> (same model),
+    /// so a prompt that starts like an earlier one skips prefilling that part. Copies the K/V rows of every layer.
+    /// </summary>
+    public void CopyPrefixFrom(Sequence source, int tokens)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        source.ThrowIfDisposed();
+        if (!ReferenceEquals(source._model, _model)) throw new ArgumentException("the source sequence belongs to another model", nameof(source));
+        ArgumentOutOfRangeException.ThrowIfNegative(tokens);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(tokens, source.Position);
+        if (tokens > Capacity) throw new ContextLimitExceededException(tokens - 1, Capacity);
+        var c = _model.Config;
+        long row = (long)c.KvDim * KvElementBytes, bytes = row * tokens;
+        for (int layer = 0; layer < c.BlockCount; layer++)
+        {
+            long from = layer * source.Capacity * row, to = layer * Capacity * row;
+            Buffer.MemoryCopy((byte*)source.KeyCache + from, (byte*)KeyCache + to, bytes, bytes);
+            Buffer.MemoryCopy((byte*)source.ValueCache + from, (byte*)ValueCache + to, bytes, bytes);
+        }
+        Position = tokens;
+    }
+
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
     /// <summary>Frees the KV cache.</summary>

@@ -29,6 +29,8 @@ public sealed record SamplingOptions
     public string[]? Stop { get; init; }
     /// <summary>Keep generating past end-of-sequence tokens until max tokens (benchmarks: exact output length).</summary>
     public bool? IgnoreEos { get; init; }
+    /// <summary>False: prefill the whole prompt even if the prefix cache holds its start (benchmarks measuring prefill). Default true.</summary>
+    public bool? CachePrompt { get; init; }
 }
 
 /// <summary>POST /api/v1/jobs.</summary>

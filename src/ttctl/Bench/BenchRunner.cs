@@ -117,7 +117,9 @@ internal sealed class BenchRunner(DaemonClient client, Action<string> progress)
     {
         var body = new BenchCompletionRequest
         {
-            Model = model, Prompt = prompt, MaxTokens = osl, Stream = true, StreamOptions = new(true), IgnoreEos = true,
+            // Every request prefills its whole prompt: the bench's prompts are identical, and reusing the cached prefix
+            // would measure the cache, not prefill (vLLM's bench uses random prompts for the same reason).
+            Model = model, Prompt = prompt, MaxTokens = osl, Stream = true, StreamOptions = new(true), IgnoreEos = true, CachePrompt = false,
         };
         var msg = new HttpRequestMessage(HttpMethod.Post, "v1/completions")
         {

@@ -15,6 +15,8 @@ internal sealed record BenchCompletionRequest
     public BenchStreamOptions? StreamOptions { get; init; }
     /// <summary>ttnoded extension: generate exactly max_tokens (EOS does not stop).</summary>
     public bool IgnoreEos { get; init; }
+    /// <summary>ttnoded extension (llama.cpp's name): false = prefill the whole prompt, no prefix-cache reuse.</summary>
+    public bool CachePrompt { get; init; } = true;
 }
 
 internal sealed record BenchStreamOptions(bool IncludeUsage);

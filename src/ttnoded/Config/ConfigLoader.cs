@@ -33,6 +33,7 @@ public static class ConfigLoader
         ["jobs.maxRunningPerProject"] = (c, v) => Int(v, 1, 256, n => c.Jobs.MaxRunningPerProject = n),
         ["jobs.projectWeights"] = (c, v) => Weights(v, c.Jobs.ProjectWeights),
         ["engine.threads"] = (c, v) => Int(v, 0, 1024, n => c.Engine.Threads = n),
+        ["engine.prefixCacheMiB"] = (c, v) => Int(v, 0, 1 << 20, n => c.Engine.PrefixCacheMiB = n),
         ["engine.keepAliveSeconds"] = (c, v) => Int(v, 0, 86_400 * 30, n => c.Engine.KeepAliveSeconds = n),
         ["usb.enabled"] = (c, v) => Bool(v, b => c.Usb.Enabled = b),
         ["usb.autoImport"] = (c, v) => Bool(v, b => c.Usb.AutoImport = b),

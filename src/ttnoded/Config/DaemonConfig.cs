@@ -58,6 +58,8 @@ public sealed class EngineConfig
     public int Threads { get; set; }
     /// <summary>How long an unused model stays loaded.</summary>
     public int KeepAliveSeconds { get; set; } = 300;
+    /// <summary>KV-cache memory per loaded model kept after requests finish, for prompt prefix reuse (0 = off).</summary>
+    public int PrefixCacheMiB { get; set; } = 1024;
 }
 
 /// <summary>USB drives, watched through udisks2 on D-Bus.</summary>

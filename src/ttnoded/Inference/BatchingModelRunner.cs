@@ -14,7 +14,8 @@ namespace Ttnoded.Inference;
 /// others' decode steps, so a long prompt never stalls running requests for more than one chunk. A request leaves as
 /// soon as it stops (end of generation, stop string, max tokens, context full) or is cancelled (checked every step).
 /// All requests past their prompt are decoded together by <see cref="LlamaModel.DecodeBatch"/>: the weights are read
-/// once per step for the whole batch.
+/// once per step for the whole batch. A finished request's KV cache goes to the <see cref="PrefixCache"/>, so a later
+/// prompt that starts the same way copies that part instead of prefilling it.
 /// </summary>
 public sealed class BatchingModelRunner : IDisposable
 {
@@ -31,16 +32,26 @@ public sealed class BatchingModelRunner : IDisposable
     private Sequence[] _batchSeqs = new Sequence[8];
     private int[] _batchTokens = new int[8];
     private Request[] _batchReqs = new Request[8];
+    private readonly PrefixCache _prefix;
+    private long _kvUsed, _kvCapacity;
 
-    public BatchingModelRunner(LlamaModel model, string name)
+    /// <param name="model">The loaded model.</param>
+    /// <param name="name">Its name (names the engine thread).</param>
+    /// <param name="prefixCacheBytes">KV memory kept for prefix reuse after requests finish (0 = off).</param>
+    /// <param name="prefixStats">Where prefix-reuse counters go (kept by the caller across reloads).</param>
+    public BatchingModelRunner(LlamaModel model, string name, long prefixCacheBytes = 0, PrefixCacheStats? prefixStats = null)
     {
         _model = model;
+        _prefix = new PrefixCache(prefixCacheBytes, model.KvBytesPerCachedToken, prefixStats ?? new PrefixCacheStats());
         _thread = new Thread(Loop) { IsBackground = true, Name = "engine " + name };
         _thread.Start();
     }
 
     /// <summary>Requests being generated right now (for metrics and the KV-cache gauge).</summary>
     public int ActiveCount { get { lock (_gate) return _active.Count + _incoming.Count; } }
+
+    /// <summary>KV cache of the running sequences after the last step: tokens held and slots allocated.</summary>
+    public (long Used, long Capacity) KvTokens => (Interlocked.Read(ref _kvUsed), Interlocked.Read(ref _kvCapacity));
 
     /// <summary>Runs one job to its end on this model; completes when the request leaves the batch.</summary>
     public Task<ExecutionResult> RunAsync(JobRecord job, GenerationOptions options, IJobSink sink, CancellationToken ct)
@@ -125,17 +136,38 @@ public sealed class BatchingModelRunner : IDisposable
                 Array.Clear(_batchReqs, 0, decoding);
                 Array.Clear(_batchSeqs, 0, decoding);
             }
+            long used = 0, capacity = 0;
             lock (_gate)
+            {
                 foreach (var r in _active)
-                    if (r.Done.Task.IsCompleted) r.Seq?.Dispose();
-            lock (_gate) _active.RemoveAll(r => r.Done.Task.IsCompleted);
+                {
+                    if (r.Seq is null) continue;
+                    if (r.Done.Task.IsCompleted) Retire(r);
+                    else { used += r.Seq.Position; capacity += r.Seq.Capacity; }
+                }
+                _active.RemoveAll(r => r.Done.Task.IsCompleted);
+            }
+            Interlocked.Exchange(ref _kvUsed, used);
+            Interlocked.Exchange(ref _kvCapacity, capacity);
         }
         lock (_gate)
         {
             foreach (var r in _active.Concat(_incoming)) { r.Seq?.Dispose(); r.Done.TrySetCanceled(); }
             _active.Clear();
             _incoming.Clear();
+            _prefix.Dispose();
         }
+        Interlocked.Exchange(ref _kvUsed, 0);
+        Interlocked.Exchange(ref _kvCapacity, 0);
+    }
+
+    /// <summary>A finished request's KV cache goes to the prefix cache (unless the engine failed on it: then it is dropped).</summary>
+    private void Retire(Request r)
+    {
+        var seq = r.Seq!;
+        r.Seq = null;
+        if (r.Done.Task.IsFaulted) seq.Dispose();
+        else _prefix.Offer(seq, CollectionsMarshal.AsSpan(r.History));
     }
 
     /// <summary>Tokenizes the request and gives it a sequence; a bad request fails alone.</summary>
@@ -153,12 +185,14 @@ public sealed class BatchingModelRunner : IDisposable
             if (r.Prompt.Length >= ctx)
                 throw new InvalidOperationException($"prompt is {r.Prompt.Length} tokens; the model's context is {ctx}");
             r.Seq = _model.CreateSequence((int)Math.Min(ctx, (long)r.Prompt.Length + r.Options.MaxTokens));
+            if (req.Sampling?.CachePrompt != false) r.Prefilled = _prefix.Reuse(r.Prompt, r.Seq);
             r.Sampler = new Sampler(r.Options.Sampling, _model.Config.VocabSize);
             r.History = new List<int>(r.Prompt.Length + Math.Min(r.Options.MaxTokens, 4096));
             r.History.AddRange(r.Prompt);
             r.Detok = new StreamingDetokenizer(_model.Tokenizer, stripLeadingSpace: r.Prompt.Length == 1 && r.Prompt[0] == _model.Tokenizer.BosId);
             r.Stops = new StopStringFilter(r.Options.StopStrings);
             r.Sink.OnPrompt(r.Prompt.Length);
+            if (r.Prefilled > 0) r.Sink.OnPrefixReused(r.Prefilled);
             _active.Add(r);
         }
         catch (Exception e)

@@ -14,6 +14,9 @@ public interface IJobSink
     /// <summary>The prompt is tokenized (and about to be prefilled).</summary>
     void OnPrompt(int tokens);
 
+    /// <summary>The first <paramref name="tokens"/> prompt tokens came from the prefix cache (not prefilled).</summary>
+    void OnPrefixReused(int tokens);
+
     /// <summary>A piece of generated text (whole UTF-8 characters only).</summary>
     void OnText(string text, int tokenId);
 

@@ -20,6 +20,7 @@ public sealed class ModelPool : IDisposable
         public int Users;
         public DateTimeOffset LastUsed = DateTimeOffset.UtcNow;
         public bool Pinned;
+        public readonly PrefixCacheStats Prefix = new();
         public readonly Lock LoadGate = new();
 
         public void UnloadNow()
@@ -53,6 +54,12 @@ public sealed class ModelPool : IDisposable
         public LlamaModel Model { get; } = model;
         public BatchingModelRunner Runner { get; } = runner;
         public void Dispose() { if (Interlocked.Exchange(ref _disposed, 1) == 0) pool.Release(key); }
+    }
+
+    /// <summary>For metrics: every model the pool has seen, its runner while loaded, and its prefix-cache counters.</summary>
+    public IReadOnlyList<(string Name, BatchingModelRunner? Runner, PrefixCacheStats Prefix)> Engines()
+    {
+        lock (_gate) return _entries.Values.Select(e => (e.Name, e.Runner, e.Prefix)).ToList();
     }
 
     /// <summary>Names of loaded models.</summary>
@@ -114,6 +121,29 @@ public sealed class ModelPool : IDisposable
         }
     }
 
+    /// <summary>True while a request holds the model (<paramref name="key"/> is "name:version").</summary>
+    public bool IsBusy(string key)
+    {
+        lock (_gate) return _entries.TryGetValue(key, out var e) && e.Users > 0;
+    }
+
+    /// <summary>
+    /// Drops a removed model: unloads it (even if pinned by `ttctl model load`) unless a request still holds it, in
+    /// which case it unloads when that request ends, as an idle model would.
+    /// </summary>
+    public void Forget(string key)
+    {
+        lock (_gate)
+        {
+            if (!_entries.TryGetValue(key, out var e)) return;
+            e.Pinned = false;
+            if (e.Users > 0) { e.LastUsed = DateTimeOffset.MinValue; return; }
+            bool wasLoaded = e.Model is not null;
+            e.UnloadNow(); // the entry stays: an unloaded entry costs nothing and a re-import of the same blob reuses it
+            if (wasLoaded) _log.LogInformation("model {Model} unloaded: removed from the store", key);
+        }
+    }
+
     private (LlamaModel, BatchingModelRunner) EnsureLoaded(Entry e, Action? onLoading)
     {
         lock (e.LoadGate)
@@ -123,7 +153,7 @@ public sealed class ModelPool : IDisposable
             onLoading?.Invoke();
             _log.LogInformation("loading model {Model} from {Path}", e.Name, e.Path);
             var model = LlamaModel.Load(e.Path, new EngineOptions { Threads = _config.Engine.Threads });
-            var runner = new BatchingModelRunner(model, e.Name);
+            var runner = new BatchingModelRunner(model, e.Name, (long)_config.Engine.PrefixCacheMiB << 20, e.Prefix);
             lock (_gate) { e.Model = model; e.Runner = runner; }
             return (model, runner);
         }

@@ -18,6 +18,11 @@ public sealed class JobSink(JobRecord job, JobFeed feed, JobStore store) : IJobS
 
     public void OnPrompt(int tokens) => TokensIn = tokens;
 
+    /// <summary>Prompt tokens served from the prefix cache.</summary>
+    public int TokensReused { get; private set; }
+
+    public void OnPrefixReused(int tokens) => TokensReused = tokens;
+
     public void OnLoading(string model) =>
         feed.Publish(new JobEvent { Type = "state", JobId = job.Id, State = JobStates.Running, Reason = $"loading model {model}" });
 

@@ -11,7 +11,7 @@ namespace Ttnoded.Metrics;
 /// The dispatcher calls <see cref="Track"/> when a job starts running; from then on the job's feed is observed: the first
 /// token stamps TTFT, the final state records the job's latencies and token counts. Queue gauges are read at scrape time.
 /// </summary>
-public sealed class RequestMetrics(JobQueue queue, IModelCatalog catalog)
+public sealed class RequestMetrics(JobQueue queue, IModelCatalog catalog, ModelPool pool)
 {
     // vLLM's bucket bounds, with finer low ends for TPOT (a CPU engine on a tiny model decodes in well under 10 ms).
     private static readonly double[] TtftBounds = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560];
@@ -128,6 +128,13 @@ public sealed class RequestMetrics(JobQueue queue, IModelCatalog catalog)
         Family(w, "vllm:request_generation_tokens", "Generated tokens per request.", models, s => s.GenerationTokens);
         Counters(w, "vllm:prompt_tokens_total", "Prompt tokens processed.", models, s => s.PromptTotal.Value);
         Counters(w, "vllm:generation_tokens_total", "Tokens generated.", models, s => s.GenerationTotal.Value);
+        var engines = pool.Engines().OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
+        Prometheus.Header(w, "vllm:prefix_cache_queries_total", "counter", "Prompt tokens looked up in the prefix cache.");
+        foreach (var e in engines)
+            w.Write($"vllm:prefix_cache_queries_total{{model_name=\"{Prometheus.Escape(e.Name)}\"}} {Interlocked.Read(ref e.Prefix.QueriedTokens).ToString(CultureInfo.InvariantCulture)}\n");
+        Prometheus.Header(w, "vllm:prefix_cache_hits_total", "counter", "Prompt tokens served from the prefix cache instead of prefilled.");
+        foreach (var e in engines)
+            w.Write($"vllm:prefix_cache_hits_total{{model_name=\"{Prometheus.Escape(e.Name)}\"}} {Interlocked.Read(ref e.Prefix.HitTokens).ToString(CultureInfo.InvariantCulture)}\n");
         Prometheus.Header(w, "vllm:request_success_total", "counter", "Requests finished, by finished_reason (stop, length, abort, error).");
         foreach (string m in models)
         {
@@ -148,26 +155,22 @@ public sealed class RequestMetrics(JobQueue queue, IModelCatalog catalog)
     }
 
     /// <summary>
-    /// Tokens held (prompt + generated so far) and KV slots allocated, over running sequences. The engine sizes a
-    /// sequence's cache as max(min(context, 4096), min(prompt + max tokens, context)) (LlamaModel.CreateSequenceFor).
+    /// Tokens held and KV slots allocated over the sequences running in the engine, as the model runners measured them
+    /// after their last step (the prefix cache's idle entries are not "usage": they are given up under pressure).
     /// </summary>
     private (long Used, long Capacity) KvCache()
     {
         long used = 0, capacity = 0;
-        foreach (var live in _live.Values)
+        foreach (var (_, runner, _) in pool.Engines())
         {
-            if (live.Job.State != JobStates.Running) continue;
-            int prompt = live.Sink.TokensIn;
-            used += prompt + Volatile.Read(ref live.Generated);
-            int ctx = ContextLength(live.Model);
-            if (ctx <= 0) continue;
-            long want = (long)prompt + (live.Job.Request.MaxTokens ?? EngineExecutor.DefaultMaxTokens);
-            capacity += Math.Max(Math.Min(ctx, 4096), Math.Min(want, ctx));
+            if (runner is null) continue;
+            var (u, c) = runner.KvTokens;
+            used += u;
+            capacity += c;
         }
         return (used, Math.Max(capacity, used));
     }
 
-    private int ContextLength(string model) => OpenAi.ModelContext.Length(catalog, model) ?? 0;
 
     private string Canonical(string model) => _series.ContainsKey(model) ? model : catalog.Find(model)?.Name ?? model;
 

@@ -33,6 +33,8 @@ public sealed record CompletionRequest
     public int? Priority { get; init; }
     /// <summary>Extension: keep generating past end-of-sequence tokens until max_tokens (benchmarks).</summary>
     public bool? IgnoreEos { get; init; }
+    /// <summary>Extension (llama.cpp server's name): false = do not reuse a cached prompt prefix. Default true.</summary>
+    public bool? CachePrompt { get; init; }
 }
 
 /// <summary>POST /v1/chat/completions.</summary>
@@ -60,6 +62,7 @@ public sealed record ChatCompletionRequest
     public string? User { get; init; }
     public int? Priority { get; init; }
     public bool? IgnoreEos { get; init; }
+    public bool? CachePrompt { get; init; }
 }
 
 /// <summary>One chat message; content is a string or an array of {"type":"text","text":...} parts.</summary>

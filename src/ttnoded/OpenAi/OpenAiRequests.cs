@@ -17,7 +17,7 @@ public static class OpenAiRequests
 
     private static readonly string[] CommonKeys =
         ["model", "max_tokens", "temperature", "top_p", "top_k", "min_p", "seed", "stop", "presence_penalty", "frequency_penalty",
-         "repetition_penalty", "n", "logprobs", "stream", "stream_options", "user", "priority", "ignore_eos"];
+         "repetition_penalty", "n", "logprobs", "stream", "stream_options", "user", "priority", "ignore_eos", "cache_prompt"];
 
     public static readonly HashSet<string> CompletionKeys = [.. CommonKeys, "prompt"];
     public static readonly HashSet<string> ChatKeys = [.. CommonKeys, "messages", "max_completion_tokens", "top_logprobs"];
@@ -100,7 +100,7 @@ public static class OpenAiRequests
         return new JobSubmitRequest
         {
             Model = model, Prompt = prompt, MaxTokens = MaxTokens(r.MaxTokens, "max_tokens") ?? CompletionDefaultMaxTokens, Priority = r.Priority,
-            Sampling = Sampling(r.Temperature, r.TopP, r.TopK, r.MinP, r.Seed, r.Stop, r.PresencePenalty, r.FrequencyPenalty, r.RepetitionPenalty, r.IgnoreEos),
+            Sampling = Sampling(r.Temperature, r.TopP, r.TopK, r.MinP, r.Seed, r.Stop, r.PresencePenalty, r.FrequencyPenalty, r.RepetitionPenalty, r.IgnoreEos, r.CachePrompt),
         };
     }
 
@@ -131,7 +131,7 @@ public static class OpenAiRequests
         {
             Model = model, Messages = messages, Priority = r.Priority,
             MaxTokens = MaxTokens(r.MaxCompletionTokens, "max_completion_tokens") ?? MaxTokens(r.MaxTokens, "max_tokens"),
-            Sampling = Sampling(r.Temperature, r.TopP, r.TopK, r.MinP, r.Seed, r.Stop, r.PresencePenalty, r.FrequencyPenalty, r.RepetitionPenalty, r.IgnoreEos),
+            Sampling = Sampling(r.Temperature, r.TopP, r.TopK, r.MinP, r.Seed, r.Stop, r.PresencePenalty, r.FrequencyPenalty, r.RepetitionPenalty, r.IgnoreEos, r.CachePrompt),
         };
     }
 
@@ -172,7 +172,7 @@ public static class OpenAiRequests
         value is < 1 ? throw OpenAiException.BadRequest($"'{name}' must be ≥ 1, got {value}", name) : value;
 
     private static SamplingOptions Sampling(float? temperature, float? topP, int? topK, float? minP, ulong? seed, JsonElement? stop,
-        float? presence, float? frequency, float? repetition, bool? ignoreEos)
+        float? presence, float? frequency, float? repetition, bool? ignoreEos, bool? cachePrompt)
     {
         if (temperature is < 0 or > 2) throw OpenAiException.BadRequest($"'temperature' must be 0..2, got {temperature}", "temperature");
         if (topP is <= 0 or > 1) throw OpenAiException.BadRequest($"'top_p' must be in (0, 1], got {topP}", "top_p");
@@ -184,7 +184,7 @@ public static class OpenAiRequests
         return new SamplingOptions
         {
             Temperature = temperature, TopP = topP, TopK = topK == -1 ? 0 : topK, MinP = minP, Seed = seed, Stop = StopStrings(stop),
-            PresencePenalty = presence, FrequencyPenalty = frequency, RepetitionPenalty = repetition, IgnoreEos = ignoreEos,
+            PresencePenalty = presence, FrequencyPenalty = frequency, RepetitionPenalty = repetition, IgnoreEos = ignoreEos, CachePrompt = cachePrompt,
         };
     }
 

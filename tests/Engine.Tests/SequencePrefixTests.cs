@@ -1,0 +1,41 @@
+using TtEngine.Model;
+
+namespace TtEngine.Tests;
+
+/// <summary>Sequence.CopyPrefixFrom: a copied prefix must leave the cache exactly as prefilling it would.</summary>
+public sealed class SequencePrefixTests
+{
+    private static readonly Lazy<LlamaModel> Stories = new(() => LlamaModel.Load(TestData.Stories260K, new EngineOptions { Threads = 1 }));
+
+    [Fact]
+    public void Copied_prefix_then_prefilled_rest_gives_the_logits_of_a_full_prefill()
+    {
+        var m = Stories.Value;
+        int[] prompt = m.Tokenizer.Encode("Once upon a time, there was a little girl named Lily. She loved to play outside.", addSpecial: true);
+        Assert.True(prompt.Length > 12);
+        using var full = m.CreateSequence(prompt.Length + 8);
+        float[] expected = full.Prefill(prompt).ToArray();
+
+        using var reused = m.CreateSequence(prompt.Length + 32); // another capacity: rows must land per layer, not as one block
+        int k = prompt.Length - 5;
+        reused.CopyPrefixFrom(full, k);
+        Assert.Equal(k, reused.Position);
+        float[] got = reused.Prefill(prompt.AsSpan(k)).ToArray();
+        Assert.Equal(expected.Length, got.Length);
+        for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - got[i]) <= 1e-4f * (1 + Math.Abs(expected[i])), $"logit {i}: {got[i]} vs {expected[i]}");
+        Assert.Equal(full.Position, reused.Position);
+    }
+
+    [Fact]
+    public void Copy_refuses_more_tokens_than_the_source_holds_or_the_target_fits()
+    {
+        var m = Stories.Value;
+        using var src = m.CreateSequence(16);
+        src.Prefill([1, 400, 401, 402, 403]);
+        using var small = m.CreateSequence(3);
+        Assert.Throws<ArgumentOutOfRangeException>(() => small.CopyPrefixFrom(src, 6));
+        Assert.Throws<ContextLimitExceededException>(() => small.CopyPrefixFrom(src, 4));
+        small.CopyPrefixFrom(src, 3);
+        Assert.Equal(3, small.Position);
+    }
+}
