@@ -120,7 +120,8 @@ public sealed class NodeSystem : IAsyncDisposable
         JobEndpoints.Map(app, jobService, feeds);
         AllocationEndpoints.Map(app, allocations, _store);
         ModelLoadEndpoints.Map(app, app.Services.GetRequiredService<ModelPool>(), _store);
-        if (app.Services.GetService<ModelStore>() is { } modelStore) ModelEndpoints.Map(app, modelStore, _store);
+        if (app.Services.GetService<ModelStore>() is { } modelStore)
+            ModelEndpoints.Map(app, modelStore, new ModelUseGuard(queue, catalog, app.Services.GetRequiredService<ModelPool>()), _store);
         // USB drives through udisks2 (own thread; a missing bus is retried in the background, never blocks start-up).
         var usb = new UsbService(_config, app.Services.GetService<ModelStore>(), _store, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("usb"));
         UsbEndpoints.Map(app, usb, _store);

@@ -13,7 +13,8 @@ namespace Ttnoded.Api;
 /// </summary>
 public static class ModelEndpoints
 {
-    public static void Map(WebApplication app, ModelStore models, StateStore audit)
+    /// <param name="users">Jobs and engine pool: removing a model they use is refused (409).</param>
+    public static void Map(WebApplication app, ModelStore models, IModelUsers users, StateStore audit)
     {
         app.MapGet("/api/v1/models", () => Guard(() =>
             Results.Json(new ModelListResponse([.. models.List().Select(m => m.Summary)]), ModelApiJsonContext.Default.ModelListResponse)));
@@ -50,7 +51,13 @@ public static class ModelEndpoints
         {
             var caller = CallerContext.Of(http);
             if (!caller.IsAdmin) return ApiResults.Forbidden("removing models needs admin rights (root or the admin group)");
-            var r = await models.RemoveAsync(name, ct).ConfigureAwait(false);
+            ModelRemoveResponse r;
+            try { r = await models.RemoveAsync(name, users, ct).ConfigureAwait(false); }
+            catch (ModelStoreException e) when (e.Status == StatusCodes.Status409Conflict)
+            {
+                audit.Audit(caller.Uid, caller.UserName, caller.Pid, "model.remove", $"model/{name}", "rejected", e.Message);
+                throw;
+            }
             audit.Audit(caller.Uid, caller.UserName, caller.Pid, "model.remove", $"model/{r.Name}:{r.Version}", "ok", $"{r.BlobsRemoved} blobs removed");
             return Results.Json(r, ModelApiJsonContext.Default.ModelRemoveResponse);
         }));

@@ -33,6 +33,8 @@ public sealed class JobService(
                     throw ApiException.TooMany($"the queue is full ({config.Jobs.MaxQueued} jobs queued); try again later");
                 if (queue.QueuedCountOf(caller.Uid) >= config.Jobs.MaxQueuedPerUser)
                     throw ApiException.TooMany($"you have {config.Jobs.MaxQueuedPerUser} jobs queued, the per-user limit; wait for some to finish");
+                // Checked again under the lock ModelUseGuard holds while removing a model, so no job queues for a removed one.
+                if (models.Find(job.Model) is null) throw ApiException.NotFound($"model '{job.Model}' was removed from this node");
                 jobs.Insert(job);
                 feeds.GetOrCreate(job.Id).Publish(new JobEvent { Type = "state", JobId = job.Id, State = JobStates.Queued });
                 queue.Enqueue(job);

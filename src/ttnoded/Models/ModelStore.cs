@@ -294,8 +294,14 @@ public sealed class ModelStore : IModelCatalog
 
     // ------------------------------------------------------------------ remove, verify, export
 
-    /// <summary>Unregisters a model (one transaction), then deletes the blobs no other model references.</summary>
-    public async Task<ModelRemoveResponse> RemoveAsync(string reference, CancellationToken ct)
+    /// <summary>
+    /// Unregisters a model (one transaction), then deletes the blobs no other model references. With
+    /// <paramref name="users"/>, a model that jobs or the engine are using is refused (409) and stays registered.
+    /// </summary>
+    public Task<ModelRemoveResponse> RemoveAsync(string reference, CancellationToken ct) => RemoveAsync(reference, null, ct);
+
+    /// <inheritdoc cref="RemoveAsync(string, CancellationToken)"/>
+    public async Task<ModelRemoveResponse> RemoveAsync(string reference, IModelUsers? users, CancellationToken ct)
     {
         await _commit.WaitAsync(ct).ConfigureAwait(false);
         try
@@ -308,14 +314,17 @@ public sealed class ModelStore : IModelCatalog
                     throw new ModelStoreException(409, $"model '{name}' has versions {string.Join(", ", versions)}; name one as {name}:VERSION");
             }
             var model = Get(reference);
-            using (var conn = _db.Connect())
-            using (var cmd = conn.CreateCommand())
+            void Unregister()
             {
+                using var conn = _db.Connect();
+                using var cmd = conn.CreateCommand();
                 cmd.CommandText = "DELETE FROM models WHERE name = $n AND version = $v";
                 cmd.Parameters.AddWithValue("$n", model.Summary.Name);
                 cmd.Parameters.AddWithValue("$v", model.Summary.Version);
                 cmd.ExecuteNonQuery();
             }
+            if (users is null) Unregister();
+            else users.WhileUnused(model.Summary.Name, model.Summary.Version, Unregister);
             int removed = CollectGarbage();
             return new ModelRemoveResponse(model.Summary.Name, model.Summary.Version, removed);
         }
