@@ -88,6 +88,34 @@ public unsafe class QDotTests
         }
     }
 
+    /// <summary>The 4-token prefill kernels of Q8_0, Q4_K and Q6_K do the decode kernel's arithmetic in its order.</summary>
+    [Theory]
+    [InlineData(GgmlType.Q8_0, 256)]
+    [InlineData(GgmlType.Q4_K, 256)]
+    [InlineData(GgmlType.Q4_K, 2816)]
+    [InlineData(GgmlType.Q6_K, 256)]
+    [InlineData(GgmlType.Q6_K, 2816)]
+    public void MultiTokenKernel_BitIdenticalToSingle(GgmlType type, int n)
+    {
+        var single = QDot.Get(type);
+        var multi = QDot.GetMulti(type);
+        if (single == null) return;
+        foreach (int tokens in new[] { 1, 4, 9 })
+        {
+            byte[] w = Quants.Quantize(type, RandomFloats(n, 17 + n, 0.05f));
+            int stride = Q8Act.RowBytes(n);
+            var act = new byte[stride * tokens];
+            var y = new float[tokens * 2];
+            fixed (byte* pw = w) fixed (byte* pa = act) fixed (float* py = y)
+            {
+                for (int t = 0; t < tokens; t++)
+                    fixed (float* px = RandomFloats(n, 200 + t)) Q8Act.Quantize(px, pa + t * stride, n);
+                multi(pw, pa, stride, tokens, py, 2, n);
+                for (int t = 0; t < tokens; t++) Assert.Equal(single(pw, pa + t * stride, n), y[t * 2]);
+            }
+        }
+    }
+
     [Fact]
     public void DecodeBatch_EqualsPerSequenceDecode()
     {

@@ -40,8 +40,8 @@ public static unsafe class QDot
         {
             GgmlType.Q4_0 => &Q4_0Multi,
             GgmlType.Q8_0 => &Q8_0Multi,
-            GgmlType.Q4_K => &Loop<Q4KKernel>,
-            GgmlType.Q6_K => &Loop<Q6KKernel>,
+            GgmlType.Q4_K => &Q4_KMulti,
+            GgmlType.Q6_K => &Q6_KMulti,
             _ => null,
         };
     }
@@ -299,75 +299,253 @@ public static unsafe class QDot
         for (; t0 < nTok; t0++) y[t0 * yStride] = Q8_0(row, act + t0 * actStride, n);
     }
 
-    // ---------------------------------------------------------------- Q4_K: Σ_j d·sc_j·Σu·a − dmin·m_j·Σa
+    // ---------------------------------------------------------------- Q4_K: Σ_j d·sc_j·da_j·Σu·a − Σ_j dmin·m_j·sa_j
+
+    // The 6-bit scales and mins of a super-block are unpacked with four 32-bit mask/shift steps (llama.cpp's utmp trick)
+    // and turned into 8 float scales d·sc_j and 8 mins dmin·m_j at once; per token the block scales d·sc_j·da_j are one
+    // vector multiply and the min term one FMA per super-block. The decode kernel and the 4-token prefill kernel do the
+    // same arithmetic in the same order, so prefill equals token-by-token bit for bit.
+
+    /// <summary>Floats d·sc[0..7] and dmin·m[0..7] of one Q4_K super-block (12 packed scale bytes at <paramref name="scales"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ScalesMinsK4(byte* scales, float d, float dmin, out Vector256<float> dsc, out Vector256<float> dm)
+    {
+        const uint K1 = 0x3F3F3F3F, K2 = 0x0F0F0F0F, K3 = 0x03030303;
+        uint u0 = Unsafe.ReadUnaligned<uint>(scales), u1 = Unsafe.ReadUnaligned<uint>(scales + 4), u2 = Unsafe.ReadUnaligned<uint>(scales + 8);
+        ulong sc = (u0 & K1) | ((ulong)((u2 & K2) | (((u0 >> 6) & K3) << 4)) << 32);
+        ulong m = (u1 & K1) | ((ulong)(((u2 >> 4) & K2) | (((u1 >> 6) & K3) << 4)) << 32);
+        dsc = Vector256.Create(d) * Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Vector128.CreateScalar(sc).AsByte()));
+        dm = Vector256.Create(dmin) * Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Vector128.CreateScalar(m).AsByte()));
+    }
 
     private static float Q4_K(byte* row, byte* act, int n)
     {
         float* ht = Quants.HalfTablePointer;
         float* da = Q8Act.Scales(act, n), sa = Q8Act.Sums(act, n);
-        Vector256<float> acc = default, acc1 = default;
+        float* sc = stackalloc float[8];
+        Vector256<float> acc0 = default, acc1 = default, mins = default;
         var low = Vector256.Create((byte)0x0F);
-        float mins = 0;
         for (int i = 0; i < n / 256; i++)
         {
             byte* blk = row + i * 144;
-            float d = H(ht, blk), dmin = H(ht, blk + 2);
-            byte* scales = blk + 4;
+            ScalesMinsK4(blk + 4, H(ht, blk), H(ht, blk + 2), out var dsc, out var dm);
+            Vector256.Store(dsc * Vector256.Load(da + 8 * i), sc);
+            mins = Fma.MultiplyAdd(dm, Vector256.Load(sa + 8 * i), mins);
             byte* qs = blk + 16;
-            float m = 0;
+            sbyte* a = (sbyte*)act + 256 * i;
             for (int p = 0; p < 4; p++)
             {
-                Quants.ScaleMinK4(2 * p, scales, out int sc1, out int m1);
-                Quants.ScaleMinK4(2 * p + 1, scales, out int sc2, out int m2);
-                int j = 8 * i + 2 * p;
                 var v = Vector256.Load(qs + 32 * p);
-                sbyte* a = (sbyte*)act + 32 * j;
-                acc = Fma.MultiplyAdd(DotU(v & low, Vector256.Load(a)), Vector256.Create(d * sc1 * da[j]), acc);
-                acc1 = Fma.MultiplyAdd(DotU(Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & low, Vector256.Load(a + 32)),
-                    Vector256.Create(d * sc2 * da[j + 1]), acc1);
-                m += m1 * sa[j] + m2 * sa[j + 1];
+                acc0 = Fma.MultiplyAdd(DotU(v & low, Vector256.Load(a + 64 * p)), Vector256.Create(sc[2 * p]), acc0);
+                acc1 = Fma.MultiplyAdd(DotU(Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & low, Vector256.Load(a + 64 * p + 32)),
+                    Vector256.Create(sc[2 * p + 1]), acc1);
             }
-            mins += dmin * m;
         }
-        return Vector256.Sum(acc + acc1) - mins;
+        return Vector256.Sum(acc0 + acc1) - Vector256.Sum(mins);
+    }
+
+    /// <summary>
+    /// Prefill: the row's float scales and mins unpacked once, per-token block scales formed 8 at a time, then each
+    /// 32-byte load of nibbles (two 32-blocks) is multiplied with 4 tokens' activations. Leftover tokens use <see cref="Q4_K"/>.
+    /// </summary>
+    private static void Q4_KMulti(byte* row, byte* act, long actStride, int nTok, float* y, long yStride, int n)
+    {
+        int nb = n / 32, ns = n / 256;
+        if (nb > MaxBlocks || nTok < 4)
+        {
+            for (int t = 0; t < nTok; t++) y[t * yStride] = Q4_K(row, act + t * actStride, n);
+            return;
+        }
+        float* ht = Quants.HalfTablePointer;
+        float* dw = stackalloc float[nb];
+        float* mw = stackalloc float[nb];
+        float* sc = stackalloc float[4 * nb];
+        for (int i = 0; i < ns; i++)
+        {
+            byte* blk = row + i * 144;
+            ScalesMinsK4(blk + 4, H(ht, blk), H(ht, blk + 2), out var dsc, out var dm);
+            Vector256.Store(dsc, dw + 8 * i);
+            Vector256.Store(dm, mw + 8 * i);
+        }
+        var low = Vector256.Create((byte)0x0F);
+        int t0 = 0;
+        for (; t0 + 4 <= nTok; t0 += 4)
+        {
+            float m0 = BlockScales(dw, mw, act + t0 * actStride, sc, nb);
+            float m1 = BlockScales(dw, mw, act + (t0 + 1) * actStride, sc + nb, nb);
+            float m2 = BlockScales(dw, mw, act + (t0 + 2) * actStride, sc + 2 * nb, nb);
+            float m3 = BlockScales(dw, mw, act + (t0 + 3) * actStride, sc + 3 * nb, nb);
+            sbyte* a0 = (sbyte*)act + t0 * actStride, a1 = a0 + actStride, a2 = a1 + actStride, a3 = a2 + actStride;
+            Vector256<float> e0 = default, o0 = default, e1 = default, o1 = default, e2 = default, o2 = default, e3 = default, o3 = default;
+            for (int b = 0; b < nb; b += 2)
+            {
+                var v = Vector256.Load(row + (b >> 3) * 144 + 16 + (b & 7) * 16);
+                var lo = v & low;
+                var hi = Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & low;
+                int o = b * 32;
+                e0 = Fma.MultiplyAdd(DotU(lo, Vector256.Load(a0 + o)), Vector256.Create(sc[b]), e0);
+                o0 = Fma.MultiplyAdd(DotU(hi, Vector256.Load(a0 + o + 32)), Vector256.Create(sc[b + 1]), o0);
+                e1 = Fma.MultiplyAdd(DotU(lo, Vector256.Load(a1 + o)), Vector256.Create(sc[nb + b]), e1);
+                o1 = Fma.MultiplyAdd(DotU(hi, Vector256.Load(a1 + o + 32)), Vector256.Create(sc[nb + b + 1]), o1);
+                e2 = Fma.MultiplyAdd(DotU(lo, Vector256.Load(a2 + o)), Vector256.Create(sc[2 * nb + b]), e2);
+                o2 = Fma.MultiplyAdd(DotU(hi, Vector256.Load(a2 + o + 32)), Vector256.Create(sc[2 * nb + b + 1]), o2);
+                e3 = Fma.MultiplyAdd(DotU(lo, Vector256.Load(a3 + o)), Vector256.Create(sc[3 * nb + b]), e3);
+                o3 = Fma.MultiplyAdd(DotU(hi, Vector256.Load(a3 + o + 32)), Vector256.Create(sc[3 * nb + b + 1]), o3);
+            }
+            y[t0 * yStride] = Vector256.Sum(e0 + o0) - m0;
+            y[(t0 + 1) * yStride] = Vector256.Sum(e1 + o1) - m1;
+            y[(t0 + 2) * yStride] = Vector256.Sum(e2 + o2) - m2;
+            y[(t0 + 3) * yStride] = Vector256.Sum(e3 + o3) - m3;
+        }
+        for (; t0 < nTok; t0++) y[t0 * yStride] = Q4_K(row, act + t0 * actStride, n);
+    }
+
+    /// <summary>
+    /// sc[b] = dw[b]·da[b] for b &lt; nb (nb a multiple of 8) and returns Σ mw·sa, summed as the decode kernels do
+    /// (one FMA chain over groups of 8, then the lanes).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float BlockScales(float* dw, float* mw, byte* act, float* sc, int nb)
+    {
+        int n = nb * 32;
+        float* da = Q8Act.Scales(act, n), sa = Q8Act.Sums(act, n);
+        var mins = Vector256<float>.Zero;
+        for (int b = 0; b < nb; b += 8)
+        {
+            Vector256.Store(Vector256.Load(dw + b) * Vector256.Load(da + b), sc + b);
+            if (mw != null) mins = Fma.MultiplyAdd(Vector256.Load(mw + b), Vector256.Load(sa + b), mins);
+        }
+        return Vector256.Sum(mins);
     }
 
     // ---------------------------------------------------------------- Q6_K: Σ d·sc·(q−32)·a over sub-blocks of 16
+
+    // Each 32-block is one 32-byte vector of 6-bit values q (4 bits from ql, 2 from qh); w = q − 32 is multiplied with the
+    // activations by the sign trick (|w| · sign(a, w)), the int16 pair sums by the two sub-block scales (vpmaddwd), then
+    // converted and scaled by d·da once per block. Blocks alternate between two accumulators. The prefill kernel decodes
+    // w, |w| and the scale pair once for 4 tokens; both kernels sum in the same order (bit-identical results).
+
+    /// <summary>Within each 128-bit lane: the low lane repeats int16 #0 of the broadcast pair, the high lane int16 #1.</summary>
+    private static Vector256<byte> PairSplit => Vector256.Create((byte)0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+
+    /// <summary>
+    /// The 6-bit values of block r (0-3, a constant at every call site) of one half (128 values) of a Q6_K super-block:
+    /// 4 bits from ql (block r&amp;1's 32 bytes, low nibbles for r &lt; 2, high for r ≥ 2) and 2 from qh (bits 2r, 2r+1).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<sbyte> Q6Weights(byte* ql, byte* qh, int r)
+    {
+        var q = Vector256.Load(ql + 32 * (r & 1));
+        var h = Vector256.Load(qh);
+        var low = Vector256.Create((byte)0x0F);
+        var lo = r < 2 ? q & low : Vector256.ShiftRightLogical(q.AsUInt16(), 4).AsByte() & low;
+        var hi = r switch
+        {
+            0 => Vector256.ShiftLeft(h.AsUInt16(), 4).AsByte(),
+            1 => Vector256.ShiftLeft(h.AsUInt16(), 2).AsByte(),
+            2 => h,
+            _ => Vector256.ShiftRightLogical(h.AsUInt16(), 2).AsByte(),
+        };
+        return (lo | (hi & Vector256.Create((byte)0x30))).AsSByte() - Vector256.Create((sbyte)32);   // −32..31
+    }
 
     private static float Q6_K(byte* row, byte* act, int n)
     {
         float* ht = Quants.HalfTablePointer;
         float* da = Q8Act.Scales(act, n);
         Vector256<float> acc0 = default, acc1 = default;
-        var low = Vector256.Create((byte)0x0F);
-        var b45 = Vector256.Create((byte)0x30);
-        var m32 = Vector256.Create((sbyte)32);
-        // within each 128-bit lane: low lane repeats int16 #0 of the broadcast pair, high lane int16 #1
-        var pairSplit = Vector256.Create((byte)0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+        var split = PairSplit;
         for (int i = 0; i < n / 256; i++)
         {
             byte* blk = row + i * 210;
             float d = H(ht, blk + 208);
             var scales = Avx2.ConvertToVector256Int16(Vector128.Load((sbyte*)(blk + 192))).AsInt32(); // 8 pairs (sc[2m], sc[2m+1])
-            for (int half = 0; half < 2; half++)
+            for (int h = 0; h < 2; h++)
             {
-                byte* ql = blk + 64 * half;
-                byte* qh = blk + 128 + 32 * half;
-                int j = 8 * i + 4 * half;
+                byte* ql = blk + 64 * h, qh = blk + 128 + 32 * h;
+                int k = 4 * h, j = 8 * i + k;
                 sbyte* a = (sbyte*)act + 32 * j;
-                Vector256<byte> A = Vector256.Load(ql), B = Vector256.Load(ql + 32), Hb = Vector256.Load(qh);
-                var q1 = (A & low) | (Vector256.ShiftLeft(Hb.AsUInt16(), 4).AsByte() & b45);
-                var q2 = (B & low) | (Vector256.ShiftLeft(Hb.AsUInt16(), 2).AsByte() & b45);
-                var q3 = (Vector256.ShiftRightLogical(A.AsUInt16(), 4).AsByte() & low) | (Hb & b45);
-                var q4 = (Vector256.ShiftRightLogical(B.AsUInt16(), 4).AsByte() & low) | (Vector256.ShiftRightLogical(Hb.AsUInt16(), 2).AsByte() & b45);
-                int m = 4 * half;
-                acc0 = Q6Block(q1, a, Pair(scales, m, pairSplit), d * da[j], m32, acc0);
-                acc1 = Q6Block(q2, a + 32, Pair(scales, m + 1, pairSplit), d * da[j + 1], m32, acc1);
-                acc0 = Q6Block(q3, a + 64, Pair(scales, m + 2, pairSplit), d * da[j + 2], m32, acc0);
-                acc1 = Q6Block(q4, a + 96, Pair(scales, m + 3, pairSplit), d * da[j + 3], m32, acc1);
+                var w = Q6Weights(ql, qh, 0);
+                acc0 = Q6Block(Avx2.Abs(w), w, a, Pair(scales, k, split), d * da[j], acc0);
+                w = Q6Weights(ql, qh, 1);
+                acc1 = Q6Block(Avx2.Abs(w), w, a + 32, Pair(scales, k + 1, split), d * da[j + 1], acc1);
+                w = Q6Weights(ql, qh, 2);
+                acc0 = Q6Block(Avx2.Abs(w), w, a + 64, Pair(scales, k + 2, split), d * da[j + 2], acc0);
+                w = Q6Weights(ql, qh, 3);
+                acc1 = Q6Block(Avx2.Abs(w), w, a + 96, Pair(scales, k + 3, split), d * da[j + 3], acc1);
             }
         }
         return Vector256.Sum(acc0 + acc1);
+    }
+
+    /// <summary>Prefill: each block's |w|, sign source and scale pair decoded once and used for 4 tokens. Leftover tokens use <see cref="Q6_K"/>.</summary>
+    private static void Q6_KMulti(byte* row, byte* act, long actStride, int nTok, float* y, long yStride, int n)
+    {
+        int nb = n / 32;
+        if (nb > MaxBlocks || nTok < 4)
+        {
+            for (int t = 0; t < nTok; t++) y[t * yStride] = Q6_K(row, act + t * actStride, n);
+            return;
+        }
+        float* ht = Quants.HalfTablePointer;
+        float* dw = stackalloc float[nb];
+        float* sc = stackalloc float[4 * nb];
+        for (int i = 0; i < n / 256; i++) Vector256.Store(Vector256.Create(H(ht, row + i * 210 + 208)), dw + 8 * i);
+        var split = PairSplit;
+        int t0 = 0;
+        for (; t0 + 4 <= nTok; t0 += 4)
+        {
+            BlockScales(dw, null, act + t0 * actStride, sc, nb);
+            BlockScales(dw, null, act + (t0 + 1) * actStride, sc + nb, nb);
+            BlockScales(dw, null, act + (t0 + 2) * actStride, sc + 2 * nb, nb);
+            BlockScales(dw, null, act + (t0 + 3) * actStride, sc + 3 * nb, nb);
+            sbyte* a0 = (sbyte*)act + t0 * actStride, a1 = a0 + actStride, a2 = a1 + actStride, a3 = a2 + actStride;
+            Vector256<float> e0 = default, o0 = default, e1 = default, o1 = default, e2 = default, o2 = default, e3 = default, o3 = default;
+            for (int i = 0; i < n / 256; i++)
+            {
+                byte* blk = row + i * 210;
+                var scales = Avx2.ConvertToVector256Int16(Vector128.Load((sbyte*)(blk + 192))).AsInt32();
+                for (int h = 0; h < 2; h++)
+                {
+                    byte* ql = blk + 64 * h, qh = blk + 128 + 32 * h;
+                    int k = 4 * h, j = 8 * i + k, o = 32 * j;
+                    // blocks r = 0, 2 → even accumulators; r = 1, 3 → odd (the decode kernel's order)
+                    var w = Q6Weights(ql, qh, 0);
+                    var u = Avx2.Abs(w);
+                    var p = Pair(scales, k, split);
+                    e0 = Q6Block(u, w, a0 + o, p, sc[j], e0);
+                    e1 = Q6Block(u, w, a1 + o, p, sc[nb + j], e1);
+                    e2 = Q6Block(u, w, a2 + o, p, sc[2 * nb + j], e2);
+                    e3 = Q6Block(u, w, a3 + o, p, sc[3 * nb + j], e3);
+                    w = Q6Weights(ql, qh, 1);
+                    u = Avx2.Abs(w);
+                    p = Pair(scales, k + 1, split);
+                    o0 = Q6Block(u, w, a0 + o + 32, p, sc[j + 1], o0);
+                    o1 = Q6Block(u, w, a1 + o + 32, p, sc[nb + j + 1], o1);
+                    o2 = Q6Block(u, w, a2 + o + 32, p, sc[2 * nb + j + 1], o2);
+                    o3 = Q6Block(u, w, a3 + o + 32, p, sc[3 * nb + j + 1], o3);
+                    w = Q6Weights(ql, qh, 2);
+                    u = Avx2.Abs(w);
+                    p = Pair(scales, k + 2, split);
+                    e0 = Q6Block(u, w, a0 + o + 64, p, sc[j + 2], e0);
+                    e1 = Q6Block(u, w, a1 + o + 64, p, sc[nb + j + 2], e1);
+                    e2 = Q6Block(u, w, a2 + o + 64, p, sc[2 * nb + j + 2], e2);
+                    e3 = Q6Block(u, w, a3 + o + 64, p, sc[3 * nb + j + 2], e3);
+                    w = Q6Weights(ql, qh, 3);
+                    u = Avx2.Abs(w);
+                    p = Pair(scales, k + 3, split);
+                    o0 = Q6Block(u, w, a0 + o + 96, p, sc[j + 3], o0);
+                    o1 = Q6Block(u, w, a1 + o + 96, p, sc[nb + j + 3], o1);
+                    o2 = Q6Block(u, w, a2 + o + 96, p, sc[2 * nb + j + 3], o2);
+                    o3 = Q6Block(u, w, a3 + o + 96, p, sc[3 * nb + j + 3], o3);
+                }
+            }
+            y[t0 * yStride] = Vector256.Sum(e0 + o0);
+            y[(t0 + 1) * yStride] = Vector256.Sum(e1 + o1);
+            y[(t0 + 2) * yStride] = Vector256.Sum(e2 + o2);
+            y[(t0 + 3) * yStride] = Vector256.Sum(e3 + o3);
+        }
+        for (; t0 < nTok; t0++) y[t0 * yStride] = Q6_K(row, act + t0 * actStride, n);
     }
 
     /// <summary>int16 lanes 0-7 = sc[2m], lanes 8-15 = sc[2m+1] (the two 16-element sub-blocks of one 32-block).</summary>
@@ -375,33 +553,11 @@ public static unsafe class QDot
     private static Vector256<short> Pair(Vector256<int> scales, int m, Vector256<byte> split) =>
         Avx2.Shuffle(Avx2.PermuteVar8x32(scales, Vector256.Create(m)).AsByte(), split).AsInt16();
 
+    /// <summary>acc + scale · Σ_sub-blocks sc·(|w| · sign(a, w)).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Q6Block(Vector256<byte> q, sbyte* a, Vector256<short> sc, float scale, Vector256<sbyte> m32, Vector256<float> acc)
+    private static Vector256<float> Q6Block(Vector256<byte> u, Vector256<sbyte> w, sbyte* a, Vector256<short> sc, float scale, Vector256<float> acc)
     {
-        var w = q.AsSByte() - m32;                                                          // −32..31
-        var p = Avx2.MultiplyAddAdjacent(Avx2.Abs(w), Avx2.Sign(Vector256.Load(a), w));     // 16 × int16, lanes 0-7 = first 16
+        var p = Avx2.MultiplyAddAdjacent(u, Avx2.Sign(Vector256.Load(a), w));     // 16 × int16, lanes 0-7 = first 16
         return Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(p, sc)), Vector256.Create(scale), acc);
-    }
-
-    // ---------------------------------------------------------------- token loop for the K formats (row stays in L1)
-
-    private interface IKernel
-    {
-        static abstract float Dot(byte* row, byte* act, int n);
-    }
-
-    private struct Q4KKernel : IKernel
-    {
-        public static float Dot(byte* row, byte* act, int n) => Q4_K(row, act, n);
-    }
-
-    private struct Q6KKernel : IKernel
-    {
-        public static float Dot(byte* row, byte* act, int n) => Q6_K(row, act, n);
-    }
-
-    private static void Loop<T>(byte* row, byte* act, long actStride, int nTok, float* y, long yStride, int n) where T : struct, IKernel
-    {
-        for (int t = 0; t < nTok; t++) y[t * yStride] = T.Dot(row, act + t * actStride, n);
     }
 }
