@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net.Http.Headers;
 using TtBundles;
-using TtBundles.Wire;
+using TtProtocol.Models;
 using Ttctl.Client;
 
 namespace Ttctl.Commands;

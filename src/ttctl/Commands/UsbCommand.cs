@@ -1,5 +1,6 @@
 using System.CommandLine;
-using TtBundles.Wire;
+using TtProtocol.Models;
+using TtProtocol.Usb;
 
 namespace Ttctl.Commands;
 
@@ -24,8 +25,8 @@ internal static class UsbCommand
         var cmd = new Command("list", "List mounted removable drives and the *.ttmodel bundles at their top level") { json };
         cmd.SetAction((pr, ct) => CommandRunner.WithDaemonAsync(pr, async client =>
         {
-            var r = await client.GetAsync("api/v1/usb", UsbWireJsonContext.Default.UsbListResponse, ct).ConfigureAwait(false);
-            if (pr.GetValue(json)) { Output.Json(r, UsbWireJsonContext.Default.UsbListResponse); return ExitCodes.Ok; }
+            var r = await client.GetAsync("api/v1/usb", UsbJsonContext.Default.UsbListResponse, ct).ConfigureAwait(false);
+            if (pr.GetValue(json)) { Output.Json(r, UsbJsonContext.Default.UsbListResponse); return ExitCodes.Ok; }
             Console.Out.WriteLine($"usb: {r.Status}{(r.Enabled ? r.AutoImport ? "; auto-import on (trusted signatures only)" : "; auto-import off" : "")}");
             foreach (var d in r.Drives)
             {
@@ -60,7 +61,7 @@ internal static class UsbCommand
         cmd.SetAction((pr, ct) => CommandRunner.WithDaemonAsync(pr, async client =>
         {
             string path = Path.GetFullPath(pr.GetValue(file)!);
-            var r = await client.PostAsync("api/v1/usb/import", new UsbImportRequest(path), UsbWireJsonContext.Default.UsbImportRequest,
+            var r = await client.PostAsync("api/v1/usb/import", new UsbImportRequest(path), UsbJsonContext.Default.UsbImportRequest,
                 ModelApiJsonContext.Default.ModelImportResponse, ct).ConfigureAwait(false);
             foreach (var w in r.Warnings) BundleCommand.Warn(w);
             if (pr.GetValue(json)) { Output.Json(r, ModelApiJsonContext.Default.ModelImportResponse); return ExitCodes.Ok; }

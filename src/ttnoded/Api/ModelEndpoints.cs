@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using TtBundles.Wire;
+using TtProtocol.Models;
 using Ttnoded.Models;
 using Ttnoded.Store;
 

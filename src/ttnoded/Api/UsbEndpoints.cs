@@ -1,7 +1,8 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using TtBundles.Wire;
+using TtProtocol.Models;
+using TtProtocol.Usb;
 using Ttnoded.Models;
 using Ttnoded.Store;
 using Ttnoded.Usb;

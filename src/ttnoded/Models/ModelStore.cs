@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
 using TtBundles;
 using TtBundles.Signing;
-using TtBundles.Wire;
+using TtProtocol.Models;
 using Ttnoded.Inference;
 using Ttnoded.Store;
 

@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using TtBundles;
 using TtBundles.Signing;
+using TtProtocol.Usb;
 using Ttnoded.Config;
 using Ttnoded.Models;
 using Ttnoded.Store;

@@ -5,7 +5,7 @@ using System.Text.Json;
 using TestSupport;
 using TtBundles;
 using TtBundles.Signing;
-using TtBundles.Wire;
+using TtProtocol.Models;
 
 namespace Ttnoded.Tests.Models;
 

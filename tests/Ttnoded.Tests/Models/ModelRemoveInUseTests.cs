@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using TestSupport;
 using TtBundles;
-using TtBundles.Wire;
+using TtProtocol.Models;
 using TtProtocol.Jobs;
 
 namespace Ttnoded.Tests.Models;

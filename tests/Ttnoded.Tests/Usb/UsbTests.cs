@@ -5,7 +5,8 @@ using System.Text.Json;
 using TestSupport;
 using TtBundles;
 using TtBundles.Signing;
-using TtBundles.Wire;
+using TtProtocol.Models;
+using TtProtocol.Usb;
 using Ttnoded.Usb;
 
 namespace Ttnoded.Tests.Usb;
@@ -313,17 +314,19 @@ public sealed class UsbTests : IAsyncLifetime
     }
 
     [Fact]
-    public void WireContracts_DaemonJsonReadsIntoTtctlTypes()
+    public void WireContracts_JsonIsPinned()
     {
-        var daemonSide = new UsbListResponse(true, true, true, "watching", [
+        // ttnoded and ttctl share these types (src/Protocol/Usb); this pins the JSON an older ttctl or a script reads.
+        var r = new UsbListResponse(true, true, true, "watching", [
             new UsbDriveInfo("/dev/sdb1", "MODELS", "/media/x", "Fake Stick", "usb", [
                 new UsbBundleInfo("/media/x/a.ttmodel", 42, "a", "1", "llama", "Q4_0", "trusted", "abcd", true, "imported", null),
             ]),
         ]);
-        string json = JsonSerializer.Serialize(daemonSide, UsbJsonContext.Default.UsbListResponse);
-        var cli = JsonSerializer.Deserialize(json, Ttctl.Commands.UsbWireJsonContext.Default.UsbListResponse)!;
-        Assert.Equal(json, JsonSerializer.Serialize(cli, new JsonSerializerOptions(Ttctl.Commands.UsbWireJsonContext.Default.Options) { WriteIndented = false })
-            .Replace("\r", ""));
+        string json = JsonSerializer.Serialize(r, UsbJsonContext.Default.UsbListResponse);
+        Assert.Equal("""
+            {"enabled":true,"autoImport":true,"connected":true,"status":"watching","drives":[{"device":"/dev/sdb1","label":"MODELS","mountPoint":"/media/x","drive":"Fake Stick","connectionBus":"usb","bundles":[{"path":"/media/x/a.ttmodel","size":42,"name":"a","version":"1","architecture":"llama","quantization":"Q4_0","signature":"trusted","signerKeyId":"abcd","registered":true,"autoImport":"imported"}]}]}
+            """, json);
+        Assert.Equal(json, JsonSerializer.Serialize(JsonSerializer.Deserialize(json, UsbJsonContext.Default.UsbListResponse)!, UsbJsonContext.Default.UsbListResponse));
     }
 
     [Fact]

@@ -1,10 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Ttnoded.Usb;
+namespace TtProtocol.Usb;
 
-// Wire contracts of /api/v1/usb (camelCase). ttctl has a copy in src/ttctl/Commands/UsbWire.cs (it does not reference
-// ttnoded); tests/Ttnoded.Tests/Usb checks that the two stay compatible.
+// Wire contracts of /api/v1/usb (camelCase): the one copy, used by ttnoded and ttctl.
 
 /// <summary>GET /api/v1/usb.</summary>
 /// <param name="Enabled">usb.enabled.</param>

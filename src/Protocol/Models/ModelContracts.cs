@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace TtBundles.Wire;
+namespace TtProtocol.Models;
 
 /// <summary>
 /// HTTP wire contracts of the model store (<c>/api/v1/models…</c>), shared by ttnoded and ttctl. camelCase like the
