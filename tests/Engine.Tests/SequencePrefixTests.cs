@@ -39,3 +39,22 @@ public sealed class SequencePrefixTests
         Assert.Equal(3, small.Position);
     }
 }
+
+/// <summary>LogProbs.Of: log-softmax and the top alternatives.</summary>
+public sealed class LogProbsTests
+{
+    [Fact]
+    public void Logprobs_are_a_normalised_log_softmax_and_the_top_list_is_sorted()
+    {
+        float[] logits = [1f, 3f, -2f, 3.5f, 0f, 2f];
+        Span<int> ids = stackalloc int[3];
+        Span<float> lps = stackalloc float[3];
+        float lp = TtEngine.Sampling.LogProbs.Of(logits, 1, ids, lps);
+        double z = logits.Sum(l => Math.Exp(l));
+        Assert.Equal(Math.Log(Math.Exp(3) / z), lp, 5);
+        Assert.Equal([3, 1, 5], ids.ToArray());
+        Assert.Equal(Math.Log(Math.Exp(3.5) / z), lps[0], 5);
+        Assert.True(lps[0] >= lps[1] && lps[1] >= lps[2]);
+        Assert.Equal(1.0, logits.Sum(l => Math.Exp(TtEngine.Sampling.LogProbs.Of(logits, Array.IndexOf(logits, l), [], []))), 5);
+    }
+}

@@ -40,6 +40,11 @@ let ctext = '';
 for await (const chunk of cstream) for (const c of chunk.choices) ctext += c.text;
 out.completionStream = ctext;
 
+const lp = await client.chat.completions.create({
+  model, messages: [{ role: 'user', content: 'Tell me a story.' }], max_tokens: 6, temperature: 0, logprobs: true, top_logprobs: 2,
+});
+out.logprobs = lp.choices[0].logprobs.content.map(t => ({ token: t.token, logprob: t.logprob, top: t.top_logprobs.map(a => a.token) }));
+
 try {
   await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], logit_bias: { '1': 5 } });
   out.error = null;

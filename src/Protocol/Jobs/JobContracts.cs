@@ -31,6 +31,8 @@ public sealed record SamplingOptions
     public bool? IgnoreEos { get; init; }
     /// <summary>False: prefill the whole prompt even if the prefix cache holds its start (benchmarks measuring prefill). Default true.</summary>
     public bool? CachePrompt { get; init; }
+    /// <summary>Report each generated token's log probability with this many most likely alternatives (0-20); null = off.</summary>
+    public int? Logprobs { get; init; }
 }
 
 /// <summary>POST /api/v1/jobs.</summary>
@@ -90,7 +92,24 @@ public sealed record JobEvent
     /// <summary>Index of the token in the output (0-based), for token events.</summary>
     public int? Index { get; init; }
     public string? Text { get; init; }
+    /// <summary>For "logprob" events (jobs that asked for sampling.logprobs): one generated token, before its text.</summary>
+    public TokenLogprob? Logprob { get; init; }
 }
+
+/// <summary>A generated token's log probability under the model (log-softmax of the raw logits) and its top alternatives.</summary>
+public sealed record TokenLogprob
+{
+    /// <summary>The token's text (a lone piece of a multi-byte character shows as U+FFFD; see Bytes).</summary>
+    public string Token { get; init; } = "";
+    /// <summary>The token's UTF-8 bytes.</summary>
+    public int[] Bytes { get; init; } = [];
+    public float Logprob { get; init; }
+    /// <summary>The most likely tokens at this step, most likely first.</summary>
+    public TopLogprob[] Top { get; init; } = [];
+}
+
+/// <summary>One alternative at a step.</summary>
+public sealed record TopLogprob(string Token, int[] Bytes, float Logprob);
 
 /// <summary>POST /api/v1/allocations.</summary>
 public sealed record AllocationRequest

@@ -31,7 +31,10 @@ public static class OpenAiEndpoints
         app.MapPost("/v1/chat/completions", (HttpContext http) => ServeAsync(http, jobs, feeds, catalog, chat: true));
     }
 
-    private sealed record Accepted(JobSubmitRequest Job, bool Stream, bool IncludeUsage);
+    private sealed record Accepted(JobSubmitRequest Job, bool Stream, bool IncludeUsage)
+    {
+        public bool Logprobs => Job.Sampling?.Logprobs is not null;
+    }
 
     private static async Task ServeAsync(HttpContext http, JobService jobs, JobFeeds feeds, IModelCatalog catalog, bool chat)
     {
@@ -63,8 +66,9 @@ public static class OpenAiEndpoints
         bool finished = false;
         try
         {
-            if (req.Stream) finished = await StreamAsync(http, jobs, feeds, caller, run, req.IncludeUsage, ct).ConfigureAwait(false);
-            else finished = await RespondAsync(http, jobs, feeds, caller, run, ct).ConfigureAwait(false);
+            var logprobs = req.Logprobs ? new LogprobCollector() : null;
+            if (req.Stream) finished = await StreamAsync(http, jobs, feeds, caller, run, req.IncludeUsage, logprobs, ct).ConfigureAwait(false);
+            else finished = await RespondAsync(http, jobs, feeds, caller, run, logprobs, ct).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException && ct.IsCancellationRequested)
         {
@@ -101,9 +105,9 @@ public static class OpenAiEndpoints
     }
 
     /// <summary>Waits for the job to end, then answers with the whole text. True when the job finished.</summary>
-    private static async Task<bool> RespondAsync(HttpContext http, JobService jobs, JobFeeds feeds, Caller caller, Run run, CancellationToken ct)
+    private static async Task<bool> RespondAsync(HttpContext http, JobService jobs, JobFeeds feeds, Caller caller, Run run, LogprobCollector? logprobs, CancellationToken ct)
     {
-        await WaitEndAsync(feeds, run.JobId, null, ct).ConfigureAwait(false);
+        await WaitEndAsync(feeds, run.JobId, null, logprobs, ct).ConfigureAwait(false);
         var end = jobs.Get(caller, run.JobId);
         if (end.State != JobStates.Succeeded)
         {
@@ -114,20 +118,21 @@ public static class OpenAiEndpoints
         string text = end.Output ?? "";
         IResult result = run.Chat
             ? Results.Json(new ChatCompletionResponse(run.Id, "chat.completion", run.Created, run.Model,
-                [new ChatChoice(0, new ChatMessageOut("assistant", text), null, end.Reason)], usage), OpenAiJsonContext.Default.ChatCompletionResponse)
+                [new ChatChoice(0, new ChatMessageOut("assistant", text), logprobs?.TakeChat(), end.Reason)], usage), OpenAiJsonContext.Default.ChatCompletionResponse)
             : Results.Json(new CompletionResponse(run.Id, "text_completion", run.Created, run.Model,
-                [new CompletionChoice(0, text, null, end.Reason)], usage), OpenAiJsonContext.Default.CompletionResponse);
+                [new CompletionChoice(0, text, logprobs?.TakeCompletion(), end.Reason)], usage), OpenAiJsonContext.Default.CompletionResponse);
         await result.ExecuteAsync(http).ConfigureAwait(false);
         return true;
     }
 
     /// <summary>Streams chunks as the job produces text, then the finish chunk, usage (if asked) and [DONE].</summary>
-    private static async Task<bool> StreamAsync(HttpContext http, JobService jobs, JobFeeds feeds, Caller caller, Run run, bool includeUsage, CancellationToken ct)
+    private static async Task<bool> StreamAsync(HttpContext http, JobService jobs, JobFeeds feeds, Caller caller, Run run, bool includeUsage,
+        LogprobCollector? logprobs, CancellationToken ct)
     {
         ServerSentEvents.Begin(http.Response);
         await http.Response.Body.FlushAsync(ct).ConfigureAwait(false); // headers now: clients start their TTFT clock on them
-        if (run.Chat) await WriteChunkAsync(http, run, new ChatDelta { Role = "assistant", Content = "" }, null, ct).ConfigureAwait(false);
-        await WaitEndAsync(feeds, run.JobId, text => WriteChunkAsync(http, run, run.Chat ? new ChatDelta { Content = text } : null, text, ct), ct).ConfigureAwait(false);
+        if (run.Chat) await WriteChunkAsync(http, run, new ChatDelta { Role = "assistant", Content = "" }, null, null, ct).ConfigureAwait(false);
+        await WaitEndAsync(feeds, run.JobId, text => WriteChunkAsync(http, run, run.Chat ? new ChatDelta { Content = text } : null, text, logprobs, ct), logprobs, ct).ConfigureAwait(false);
         var end = jobs.Get(caller, run.JobId);
         if (end.State != JobStates.Succeeded)
         {
@@ -136,8 +141,8 @@ public static class OpenAiEndpoints
             return true;
         }
         string json = run.Chat
-            ? JsonSerializer.Serialize(new ChatCompletionChunk(run.Id, "chat.completion.chunk", run.Created, run.Model, [new ChatChunkChoice(0, new ChatDelta(), null, end.Reason)]), OpenAiJsonContext.Default.ChatCompletionChunk)
-            : JsonSerializer.Serialize(new CompletionChunk(run.Id, "text_completion", run.Created, run.Model, [new CompletionChoice(0, "", null, end.Reason)]), OpenAiJsonContext.Default.CompletionChunk);
+            ? JsonSerializer.Serialize(new ChatCompletionChunk(run.Id, "chat.completion.chunk", run.Created, run.Model, [new ChatChunkChoice(0, new ChatDelta(), Leftover(logprobs)?.TakeChat(), end.Reason)]), OpenAiJsonContext.Default.ChatCompletionChunk)
+            : JsonSerializer.Serialize(new CompletionChunk(run.Id, "text_completion", run.Created, run.Model, [new CompletionChoice(0, "", Leftover(logprobs)?.TakeCompletion(), end.Reason)]), OpenAiJsonContext.Default.CompletionChunk);
         var tail = new System.Text.StringBuilder("data: ").Append(json).Append("\n\n");
         if (includeUsage)
         {
@@ -152,11 +157,15 @@ public static class OpenAiEndpoints
         return true;
     }
 
-    private static Task WriteChunkAsync(HttpContext http, Run run, ChatDelta? delta, string? text, CancellationToken ct)
+    /// <summary>Tokens whose logprobs came without text of their own (held back by a stop string, or end of stream).</summary>
+    private static LogprobCollector? Leftover(LogprobCollector? logprobs) => logprobs is { HasPending: true } ? logprobs : null;
+
+    private static Task WriteChunkAsync(HttpContext http, Run run, ChatDelta? delta, string? text, LogprobCollector? logprobs, CancellationToken ct)
     {
+        // A chunk carries the logprobs of the tokens that produced its text (requests that asked for them).
         string json = run.Chat
-            ? JsonSerializer.Serialize(new ChatCompletionChunk(run.Id, "chat.completion.chunk", run.Created, run.Model, [new ChatChunkChoice(0, delta!, null, null)]), OpenAiJsonContext.Default.ChatCompletionChunk)
-            : JsonSerializer.Serialize(new CompletionChunk(run.Id, "text_completion", run.Created, run.Model, [new CompletionChoice(0, text ?? "", null, null)]), OpenAiJsonContext.Default.CompletionChunk);
+            ? JsonSerializer.Serialize(new ChatCompletionChunk(run.Id, "chat.completion.chunk", run.Created, run.Model, [new ChatChunkChoice(0, delta!, logprobs?.TakeChat(), null)]), OpenAiJsonContext.Default.ChatCompletionChunk)
+            : JsonSerializer.Serialize(new CompletionChunk(run.Id, "text_completion", run.Created, run.Model, [new CompletionChoice(0, text ?? "", logprobs?.TakeCompletion(), null)]), OpenAiJsonContext.Default.CompletionChunk);
         return WriteRawAsync(http, "data: " + json + "\n\n", ct);
     }
 
@@ -167,13 +176,14 @@ public static class OpenAiEndpoints
     }
 
     /// <summary>Reads the job's feed until its final state, passing generated text to <paramref name="onText"/>.</summary>
-    private static async Task WaitEndAsync(JobFeeds feeds, long id, Func<string, Task>? onText, CancellationToken ct)
+    private static async Task WaitEndAsync(JobFeeds feeds, long id, Func<string, Task>? onText, LogprobCollector? logprobs, CancellationToken ct)
     {
         var feed = feeds.TryGet(id);
         if (feed is null) return; // already finished and retired: the store has it all
         await foreach (var e in feed.ReadAllAsync(ct).ConfigureAwait(false))
         {
-            if (e.Type == "token" && onText is not null && !string.IsNullOrEmpty(e.Text)) await onText(e.Text).ConfigureAwait(false);
+            if (e.Type == "logprob" && e.Logprob is not null) logprobs?.Add(e.Logprob);
+            else if (e.Type == "token" && onText is not null && !string.IsNullOrEmpty(e.Text)) await onText(e.Text).ConfigureAwait(false);
             else if (e.Type == "state" && e.State is not null && JobStates.IsFinished(e.State)) return;
         }
     }

@@ -78,6 +78,8 @@ public sealed class BatchingModelRunner : IDisposable
         public StopStringFilter? Stops;
         public int Generated;
         public int LastToken = -1;
+        public int[]? TopIds;          // logprobs asked: scratch for the top alternatives
+        public float[]? TopLogprobs;
         public long Start = Stopwatch.GetTimestamp();
         public long FirstToken;
     }
@@ -191,6 +193,11 @@ public sealed class BatchingModelRunner : IDisposable
             r.History.AddRange(r.Prompt);
             r.Detok = new StreamingDetokenizer(_model.Tokenizer, stripLeadingSpace: r.Prompt.Length == 1 && r.Prompt[0] == _model.Tokenizer.BosId);
             r.Stops = new StopStringFilter(r.Options.StopStrings);
+            if (req.Sampling?.Logprobs is int top)
+            {
+                r.TopIds = new int[Math.Min(top, _model.Config.VocabSize)];
+                r.TopLogprobs = new float[r.TopIds.Length];
+            }
             r.Sink.OnPrompt(r.Prompt.Length);
             if (r.Prefilled > 0) r.Sink.OnPrefixReused(r.Prefilled);
             _active.Add(r);
@@ -220,11 +227,31 @@ public sealed class BatchingModelRunner : IDisposable
         r.History.Add(token);
         r.LastToken = token;
         if (r.Options.StopOnEndOfGeneration && _model.Tokenizer.IsEndOfGeneration(token)) { Finish(r, StopReason.EndOfGeneration); return; }
+        if (r.TopIds is not null) r.Sink.OnLogprob(Logprob(logits, token, r.TopIds, r.TopLogprobs!));
         var (emit, stopped) = r.Stops!.Push(r.Detok!.Push(token));
         if (emit.Length > 0) r.Sink.OnText(emit, token);
         if (stopped) Finish(r, StopReason.StopString, flush: false);
         else if (r.Generated >= r.Options.MaxTokens) Finish(r, StopReason.MaxTokens);
         else if (r.Seq!.Position >= r.Seq.Capacity) Finish(r, StopReason.ContextLimit);
+    }
+
+    /// <summary>The chosen token's log probability and the top alternatives, as the API reports them.</summary>
+    private TtProtocol.Jobs.TokenLogprob Logprob(ReadOnlySpan<float> logits, int token, int[] topIds, float[] topLogprobs)
+    {
+        float lp = LogProbs.Of(logits, token, topIds, topLogprobs);
+        var top = new TtProtocol.Jobs.TopLogprob[topIds.Length];
+        for (int i = 0; i < top.Length; i++) top[i] = new(Piece(topIds[i]), Bytes(topIds[i]), topLogprobs[i]);
+        return new TtProtocol.Jobs.TokenLogprob { Token = Piece(token), Bytes = Bytes(token), Logprob = lp, Top = top };
+    }
+
+    private string Piece(int id) => System.Text.Encoding.UTF8.GetString(_model.Tokenizer.TokenBytes(id));
+
+    private int[] Bytes(int id)
+    {
+        var b = _model.Tokenizer.TokenBytes(id);
+        var ints = new int[b.Length];
+        for (int i = 0; i < b.Length; i++) ints[i] = b[i];
+        return ints;
     }
 
     private static bool Finish(Request r, StopReason reason, bool flush = true)

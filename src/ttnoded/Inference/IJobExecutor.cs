@@ -17,6 +17,9 @@ public interface IJobSink
     /// <summary>The first <paramref name="tokens"/> prompt tokens came from the prefix cache (not prefilled).</summary>
     void OnPrefixReused(int tokens);
 
+    /// <summary>A generated token's log probability (only for jobs that asked); comes before the token's text.</summary>
+    void OnLogprob(TtProtocol.Jobs.TokenLogprob logprob);
+
     /// <summary>A piece of generated text (whole UTF-8 characters only).</summary>
     void OnText(string text, int tokenId);
 

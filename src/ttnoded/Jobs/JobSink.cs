@@ -26,6 +26,9 @@ public sealed class JobSink(JobRecord job, JobFeed feed, JobStore store) : IJobS
     public void OnLoading(string model) =>
         feed.Publish(new JobEvent { Type = "state", JobId = job.Id, State = JobStates.Running, Reason = $"loading model {model}" });
 
+    public void OnLogprob(TokenLogprob logprob) =>
+        feed.Publish(new JobEvent { Type = "logprob", JobId = job.Id, Index = _index, Logprob = logprob });
+
     public void OnText(string text, int tokenId)
     {
         _output.Append(text);

@@ -24,7 +24,7 @@ public sealed record CompletionRequest
     public float? FrequencyPenalty { get; init; }
     public float? RepetitionPenalty { get; init; }
     public int? N { get; init; }
-    /// <summary>Completions: an integer (top-k logprobs per token); only null/0 is accepted.</summary>
+    /// <summary>Completions: an integer, the number of most likely alternatives reported per token (0-20).</summary>
     public int? Logprobs { get; init; }
     public bool? Stream { get; init; }
     public StreamOptions? StreamOptions { get; init; }
@@ -54,7 +54,7 @@ public sealed record ChatCompletionRequest
     public float? FrequencyPenalty { get; init; }
     public float? RepetitionPenalty { get; init; }
     public int? N { get; init; }
-    /// <summary>Chat: a boolean; only null/false is accepted.</summary>
+    /// <summary>Chat: true reports each token's log probability (with top_logprobs alternatives, 0-20).</summary>
     public bool? Logprobs { get; init; }
     public int? TopLogprobs { get; init; }
     public bool? Stream { get; init; }
@@ -84,11 +84,21 @@ public sealed record Usage(int PromptTokens, int CompletionTokens, int TotalToke
 
 public sealed record CompletionResponse(string Id, string Object, long Created, string Model, CompletionChoice[] Choices, Usage Usage);
 
-public sealed record CompletionChoice(int Index, string Text, JsonElement? Logprobs, string? FinishReason);
+public sealed record CompletionChoice(int Index, string Text, CompletionLogprobs? Logprobs, string? FinishReason);
+
+/// <summary>The legacy completions logprobs object: parallel arrays, top alternatives as {token: logprob} maps.</summary>
+public sealed record CompletionLogprobs(string[] Tokens, float[] TokenLogprobs, Dictionary<string, float>[] TopLogprobs, int[] TextOffset);
 
 public sealed record ChatCompletionResponse(string Id, string Object, long Created, string Model, ChatChoice[] Choices, Usage Usage);
 
-public sealed record ChatChoice(int Index, ChatMessageOut Message, JsonElement? Logprobs, string? FinishReason);
+public sealed record ChatChoice(int Index, ChatMessageOut Message, ChatLogprobs? Logprobs, string? FinishReason);
+
+/// <summary>Chat logprobs: one entry per generated token.</summary>
+public sealed record ChatLogprobs(ChatTokenLogprob[] Content);
+
+public sealed record ChatTokenLogprob(string Token, float Logprob, int[] Bytes, ChatTopLogprob[] TopLogprobs);
+
+public sealed record ChatTopLogprob(string Token, float Logprob, int[] Bytes);
 
 public sealed record ChatMessageOut(string Role, string Content);
 
@@ -106,7 +116,7 @@ public sealed record ChatCompletionChunk(string Id, string Object, long Created,
     public Usage? Usage { get; init; }
 }
 
-public sealed record ChatChunkChoice(int Index, ChatDelta Delta, JsonElement? Logprobs, string? FinishReason);
+public sealed record ChatChunkChoice(int Index, ChatDelta Delta, ChatLogprobs? Logprobs, string? FinishReason);
 
 public sealed record ChatDelta
 {

@@ -14,6 +14,8 @@ public static class OpenAiRequests
     public const int MaxBodyBytes = 8 << 20;
     /// <summary>OpenAI's default for /v1/completions when max_tokens is absent.</summary>
     public const int CompletionDefaultMaxTokens = 16;
+    /// <summary>Most alternatives per token that logprobs / top_logprobs may ask for (OpenAI's limit).</summary>
+    public const int MaxTopLogprobs = 20;
 
     private static readonly string[] CommonKeys =
         ["model", "max_tokens", "temperature", "top_p", "top_k", "min_p", "seed", "stop", "presence_penalty", "frequency_penalty",
@@ -86,7 +88,7 @@ public static class OpenAiRequests
     public static JobSubmitRequest ToJob(CompletionRequest r)
     {
         string model = RequireModel(r.Model);
-        if (r.Logprobs is > 0) throw OpenAiException.Unsupported("logprobs", "log probabilities are not computed by the engine's generate path");
+        if (r.Logprobs is < 0 or > MaxTopLogprobs) throw OpenAiException.BadRequest($"'logprobs' must be 0..{MaxTopLogprobs}, got {r.Logprobs}", "logprobs");
         string prompt = r.Prompt switch
         {
             null => throw OpenAiException.BadRequest("'prompt' is required", "prompt"),
@@ -100,7 +102,7 @@ public static class OpenAiRequests
         return new JobSubmitRequest
         {
             Model = model, Prompt = prompt, MaxTokens = MaxTokens(r.MaxTokens, "max_tokens") ?? CompletionDefaultMaxTokens, Priority = r.Priority,
-            Sampling = Sampling(r.Temperature, r.TopP, r.TopK, r.MinP, r.Seed, r.Stop, r.PresencePenalty, r.FrequencyPenalty, r.RepetitionPenalty, r.IgnoreEos, r.CachePrompt),
+            Sampling = Sampling(r.Temperature, r.TopP, r.TopK, r.MinP, r.Seed, r.Stop, r.PresencePenalty, r.FrequencyPenalty, r.RepetitionPenalty, r.IgnoreEos, r.CachePrompt) with { Logprobs = r.Logprobs },
         };
     }
 
@@ -108,8 +110,8 @@ public static class OpenAiRequests
     public static JobSubmitRequest ToJob(ChatCompletionRequest r)
     {
         string model = RequireModel(r.Model);
-        if (r.Logprobs == true) throw OpenAiException.Unsupported("logprobs", "log probabilities are not computed by the engine's generate path");
-        if (r.TopLogprobs is not null) throw OpenAiException.Unsupported("top_logprobs", "log probabilities are not computed by the engine's generate path");
+        if (r.TopLogprobs is not null && r.Logprobs != true) throw OpenAiException.BadRequest("'top_logprobs' needs 'logprobs': true", "top_logprobs");
+        if (r.TopLogprobs is < 0 or > MaxTopLogprobs) throw OpenAiException.BadRequest($"'top_logprobs' must be 0..{MaxTopLogprobs}, got {r.TopLogprobs}", "top_logprobs");
         if (r.Messages is not { Length: > 0 }) throw OpenAiException.BadRequest("'messages' must be a non-empty array", "messages");
         var messages = new ChatMessage[r.Messages.Length];
         for (int i = 0; i < messages.Length; i++)
@@ -131,7 +133,8 @@ public static class OpenAiRequests
         {
             Model = model, Messages = messages, Priority = r.Priority,
             MaxTokens = MaxTokens(r.MaxCompletionTokens, "max_completion_tokens") ?? MaxTokens(r.MaxTokens, "max_tokens"),
-            Sampling = Sampling(r.Temperature, r.TopP, r.TopK, r.MinP, r.Seed, r.Stop, r.PresencePenalty, r.FrequencyPenalty, r.RepetitionPenalty, r.IgnoreEos, r.CachePrompt),
+            Sampling = Sampling(r.Temperature, r.TopP, r.TopK, r.MinP, r.Seed, r.Stop, r.PresencePenalty, r.FrequencyPenalty, r.RepetitionPenalty, r.IgnoreEos, r.CachePrompt)
+                with { Logprobs = r.Logprobs == true ? r.TopLogprobs ?? 0 : null },
         };
     }
 

@@ -150,12 +150,64 @@ public sealed class OpenAiApiTests
         Assert.Equal("length", body.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
     }
 
+    [Fact]
+    public async Task Chat_logprobs_report_each_token_with_its_alternatives()
+    {
+        await using var node = new InProcessNode();
+        var (status, body, _) = await PostAsync(node, "v1/chat/completions",
+            $$"""{"model":"{{M}}","messages":[{"role":"user","content":"Tell me a story."}],"max_tokens":12,"temperature":0,"logprobs":true,"top_logprobs":3}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var choice = body.GetProperty("choices")[0];
+        var content = choice.GetProperty("logprobs").GetProperty("content").EnumerateArray().ToList();
+        Assert.Equal(body.GetProperty("usage").GetProperty("completion_tokens").GetInt32(), content.Count + (choice.GetProperty("finish_reason").GetString() == "stop" ? 1 : 0));
+        foreach (var t in content)
+        {
+            float lp = t.GetProperty("logprob").GetSingle();
+            Assert.True(lp <= 0 && float.IsFinite(lp));
+            var top = t.GetProperty("top_logprobs").EnumerateArray().ToList();
+            Assert.Equal(3, top.Count);
+            // greedy: the chosen token is the most likely one
+            Assert.Equal(top[0].GetProperty("logprob").GetSingle(), lp, 4);
+            Assert.Equal(top[0].GetProperty("token").GetString(), t.GetProperty("token").GetString());
+            Assert.True(top[0].GetProperty("logprob").GetSingle() >= top[1].GetProperty("logprob").GetSingle());
+            string fromBytes = Encoding.UTF8.GetString(t.GetProperty("bytes").EnumerateArray().Select(b => (byte)b.GetInt32()).ToArray());
+            Assert.Equal(t.GetProperty("token").GetString(), fromBytes);
+        }
+        Assert.Equal(choice.GetProperty("message").GetProperty("content").GetString(), string.Concat(content.Select(t => t.GetProperty("token").GetString())).TrimStart());
+    }
+
+    [Fact]
+    public async Task Streamed_completion_logprobs_ride_on_the_chunks_of_their_text()
+    {
+        await using var node = new InProcessNode();
+        using var resp = await node.Http.PostAsync("v1/completions",
+            Json($$$"""{"model":"{{{M}}}","prompt":"Once upon a time","max_tokens":16,"temperature":0,"ignore_eos":true,"stream":true,"logprobs":2}"""));
+        Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
+        var data = DataLines(await resp.Content.ReadAsStringAsync());
+        var choices = data[..^1].Select(d => JsonDocument.Parse(d).RootElement.GetProperty("choices")[0]).ToList();
+        var tokens = new List<string>();
+        var offsets = new List<int>();
+        foreach (var c in choices)
+        {
+            if (c.GetProperty("logprobs").ValueKind == JsonValueKind.Null) continue;
+            var lp = c.GetProperty("logprobs");
+            tokens.AddRange(lp.GetProperty("tokens").EnumerateArray().Select(t => t.GetString()!));
+            offsets.AddRange(lp.GetProperty("text_offset").EnumerateArray().Select(o => o.GetInt32()));
+            Assert.All(lp.GetProperty("token_logprobs").EnumerateArray(), v => Assert.True(v.GetSingle() <= 0));
+            Assert.All(lp.GetProperty("top_logprobs").EnumerateArray(), d => Assert.InRange(d.EnumerateObject().Count(), 1, 2));
+        }
+        Assert.Equal(16, tokens.Count);
+        string text = string.Concat(choices.Select(c => c.GetProperty("text").GetString()));
+        Assert.Equal(text, string.Concat(tokens));
+        for (int i = 1; i < offsets.Count; i++) Assert.Equal(offsets[i - 1] + tokens[i - 1].Length, offsets[i]);
+    }
+
     [Theory]
     [InlineData("v1/completions", "'prompt':'x','frobnicate':1", "frobnicate", "unknown_parameter")]
     [InlineData("v1/chat/completions", "'messages':[{'role':'user','content':'x'}],'tools':[]", "tools", "unsupported_parameter")]
-    [InlineData("v1/chat/completions", "'messages':[{'role':'user','content':'x'}],'logprobs':true", "logprobs", "unsupported_parameter")]
-    [InlineData("v1/chat/completions", "'messages':[{'role':'user','content':'x'}],'top_logprobs':2", "top_logprobs", "unsupported_parameter")]
-    [InlineData("v1/completions", "'prompt':'x','logprobs':3", "logprobs", "unsupported_parameter")]
+    [InlineData("v1/chat/completions", "'messages':[{'role':'user','content':'x'}],'top_logprobs':2", "top_logprobs", null)]
+    [InlineData("v1/chat/completions", "'messages':[{'role':'user','content':'x'}],'logprobs':true,'top_logprobs':21", "top_logprobs", null)]
+    [InlineData("v1/completions", "'prompt':'x','logprobs':21", "logprobs", null)]
     [InlineData("v1/completions", "'prompt':'x','best_of':2", "best_of", "unsupported_parameter")]
     [InlineData("v1/completions", "'prompt':'x','stream':true,'stream_options':{'include_usage':true,'extra':1}", "stream_options.extra", "unknown_parameter")]
     [InlineData("v1/completions", "'prompt':'x','n':2", "n", null)]

@@ -65,6 +65,15 @@ public sealed class OpenAiClientTests
         Assert.Equal(chat.GetProperty("usage").GetProperty("total_tokens").GetInt32(), s.GetProperty("usage").GetProperty("total_tokens").GetInt32());
         Assert.True(s.GetProperty("chunks").GetInt32() >= 3);
 
+        var lps = r.GetProperty("logprobs").EnumerateArray().ToList(); // the SDK parsed the logprobs object
+        Assert.InRange(lps.Count, 1, 6);
+        Assert.All(lps, t =>
+        {
+            Assert.True(t.GetProperty("logprob").GetDouble() <= 0);
+            Assert.Equal(2, t.GetProperty("top").GetArrayLength());
+            Assert.Equal(t.GetProperty("token").GetString(), t.GetProperty("top")[0].GetString()); // greedy picks the likeliest
+        });
+
         var err = r.GetProperty("error");
         Assert.Equal(400, err.GetProperty("status").GetInt32());
         Assert.Equal("logit_bias", err.GetProperty("param").GetString());
