@@ -14,19 +14,26 @@ isl=${1:-128}; osl=${2:-128}; secs=${3:-30}
 out=$(mktemp -d /tmp/ttoverhead.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 
-"$bin/ttctl" engine bench --gguf "$gguf" --pp "$isl" --tg "$osl" --json >"$out/engine.json"
+# The engine runs before and after the daemon: the machine's speed drifts, and the mean of the two brackets the daemon run.
+"$bin/ttctl" engine bench --gguf "$gguf" --pp "$isl" --tg "$osl" --json >"$out/engine1.json"
 BIN=$bin MODEL_GGUF=$gguf MODEL_NAME=overhead bench/openai-bench.sh --concurrency 1,2,4 --isl "$isl" --osl "$osl" \
     --duration "$secs" --json >"$out/serving.json"
+"$bin/ttctl" engine bench --gguf "$gguf" --pp "$isl" --tg "$osl" --json >"$out/engine2.json"
 
-python3 - "$out/engine.json" "$out/serving.json" "$gguf" <<'PY'
+python3 - "$out/engine1.json" "$out/engine2.json" "$out/serving.json" "$gguf" <<'PY'
 import json, os, sys
-eng = json.load(open(sys.argv[1])); srv = json.load(open(sys.argv[2])); gguf = sys.argv[3]
+e1 = json.load(open(sys.argv[1])); e2 = json.load(open(sys.argv[2])); srv = json.load(open(sys.argv[3])); gguf = sys.argv[4]
+eng = dict(e1)
+eng["prefill_tok_s"] = (e1["prefill_tok_s"] + e2["prefill_tok_s"]) / 2
+eng["decode_tok_s"] = (e1["decode_tok_s"] + e2["decode_tok_s"]) / 2
 isl, osl = eng["pp"], eng["tg"]
 e_ttft = isl / eng["prefill_tok_s"] * 1000
 e_tpot = 1000 / eng["decode_tok_s"]
+print(f"engine runs (before / after the daemon): prefill {e1['prefill_tok_s']:.1f} / {e2['prefill_tok_s']:.1f} tok/s, "
+      f"decode {e1['decode_tok_s']:.2f} / {e2['decode_tok_s']:.2f} tok/s\n")
 print(f"model {os.path.basename(gguf)} ({eng['name']}), engine threads {eng['threads']}, ISL {isl}, OSL {osl}, "
       f"{srv['durationPerCellSeconds']:.0f} s per cell\n")
-print(f"engine alone (`ttctl engine bench --pp {isl} --tg {osl}`): prefill {eng['prefill_tok_s']:.1f} tok/s "
+print(f"engine alone (`ttctl engine bench --pp {isl} --tg {osl}`, mean): prefill {eng['prefill_tok_s']:.1f} tok/s "
       f"→ {e_ttft:.1f} ms for the prompt; decode {eng['decode_tok_s']:.2f} tok/s → {e_tpot:.2f} ms/token\n")
 print("| concurrency | requests | errors | TTFT p50 ms | TTFT p99 ms | TPOT p50 ms | TPOT p99 ms | output tok/s |")
 print("|---:|---:|---:|---:|---:|---:|---:|---:|")

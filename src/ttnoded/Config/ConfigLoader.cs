@@ -31,6 +31,7 @@ public static class ConfigLoader
         ["jobs.usageHalfLifeMinutes"] = (c, v) => Int(v, 1, 10_080, n => c.Jobs.UsageHalfLifeMinutes = n),
         ["jobs.maxRunningPerUser"] = (c, v) => Int(v, 1, 256, n => c.Jobs.MaxRunningPerUser = n),
         ["jobs.maxRunningPerProject"] = (c, v) => Int(v, 1, 256, n => c.Jobs.MaxRunningPerProject = n),
+        ["jobs.maxRunningPerModel"] = (c, v) => Int(v, 1, 256, n => c.Jobs.MaxRunningPerModel = n),
         ["jobs.projectWeights"] = (c, v) => Weights(v, c.Jobs.ProjectWeights),
         ["engine.threads"] = (c, v) => Int(v, 0, 1024, n => c.Engine.Threads = n),
         ["engine.prefixCacheMiB"] = (c, v) => Int(v, 0, 1 << 20, n => c.Engine.PrefixCacheMiB = n),

@@ -47,6 +47,8 @@ public sealed class JobsConfig
     public int UsageHalfLifeMinutes { get; set; } = 60;
     public int MaxRunningPerUser { get; set; } = 256;
     public int MaxRunningPerProject { get; set; } = 256;
+    /// <summary>Requests of one model running (decoded in its batch) at once; more wait in the queue.</summary>
+    public int MaxRunningPerModel { get; set; } = 256;
     /// <summary>Relative fair-share weights of projects (default 1).</summary>
     public Dictionary<string, double> ProjectWeights { get; } = new(StringComparer.Ordinal);
 }

@@ -10,13 +10,14 @@ using Ttnoded.Scheduling;
 namespace Ttnoded.Jobs;
 
 /// <summary>
-/// Starts queued jobs in the scheduler's order while fewer than jobs.maxRunning run, locks the cards of a job's
+/// Starts queued jobs in the scheduler's order while fewer than jobs.maxRunning run (and fewer than
+/// jobs.maxRunningPerModel on the job's model: the rest wait in the queue), locks the cards of a job's
 /// allocation for its duration, records the outcome, and prunes old jobs. One loop, woken by queue changes.
 /// </summary>
 public sealed class JobDispatcher(
     JobQueue queue, JobStore jobs, JobFeeds feeds, FairShareScheduler scheduler, IJobExecutor executor,
     AllocationService allocations, HardwareMonitor hardware, DaemonConfig config, ILogger<JobDispatcher> log,
-    Metrics.RequestMetrics metrics) : BackgroundService
+    Metrics.RequestMetrics metrics, IModelCatalog catalog) : BackgroundService
 {
     private DateTimeOffset _lastPrune = DateTimeOffset.MinValue;
 
@@ -69,7 +70,9 @@ public sealed class JobDispatcher(
                 usage["p:" + r.Job.Project] = usage.GetValueOrDefault("p:" + r.Job.Project) + s;
                 usage["u:" + r.Job.User] = usage.GetValueOrDefault("u:" + r.Job.User) + s;
             }
-            var pick = scheduler.PickNext(queue.QueuedSnapshot(), now, perUser, perProject, usage, CardsFree);
+            var perModel = running.GroupBy(r => ModelKey(r.Job.Model)).ToDictionary(g => g.Key, g => g.Count());
+            var pick = scheduler.PickNext(queue.QueuedSnapshot(), now, perUser, perProject, usage,
+                q => perModel.GetValueOrDefault(ModelKey(q.Model)) < config.Jobs.MaxRunningPerModel && CardsFree(q));
             if (pick is null) return;
             var started = queue.TryStart(pick.Value.Id);
             if (started is null) continue;
@@ -94,6 +97,9 @@ public sealed class JobDispatcher(
             _ = Task.Run(() => RunAsync(started, leases));
         }
     }
+
+    /// <summary>One key per model whatever name the job used ("name" or "name:version").</summary>
+    private string ModelKey(string model) => catalog.Find(model)?.Name ?? model;
 
     private bool CardsFree(QueuedJob q)
     {

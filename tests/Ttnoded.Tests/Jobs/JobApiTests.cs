@@ -173,6 +173,26 @@ public sealed class JobApiTests
     }
 
     [Fact]
+    public async Task Past_the_per_model_limit_a_request_waits_in_the_queue_until_a_slot_frees()
+    {
+        await using var node = new InProcessNode(c => { c.Jobs.MaxRunning = 4; c.Jobs.MaxRunningPerModel = 1; });
+        var first = await node.SubmitAsync(new JobSubmitRequest
+        {
+            Model = InProcessNode.Model, Prompt = "Once", MaxTokens = 800, Sampling = new SamplingOptions { Temperature = 0, IgnoreEos = true },
+        });
+        for (int i = 0; i < 500 && (await node.GetAsync(first.Id)).State != JobStates.Running; i++) await Task.Delay(10);
+        // "name:version" is the same model as "name": it must wait too.
+        var second = await node.SubmitAsync(Greedy("Once upon a time", 5) with { Model = InProcessNode.Model + ":1" });
+        await Task.Delay(300);
+        Assert.Equal(JobStates.Running, (await node.GetAsync(first.Id)).State);
+        Assert.Equal(JobStates.Queued, (await node.GetAsync(second.Id)).State);
+        var firstDone = await node.WaitFinishedAsync(first.Id);
+        var secondDone = await node.WaitFinishedAsync(second.Id);
+        Assert.Equal(JobStates.Succeeded, secondDone.State);
+        Assert.True(secondDone.StartedAt >= firstDone.FinishedAt);
+    }
+
+    [Fact]
     public async Task Jobs_decoded_together_in_one_batch_give_the_same_text_as_alone()
     {
         await using var node = new InProcessNode(c => c.Jobs.MaxRunning = 3);
