@@ -1,49 +1,66 @@
 #!/usr/bin/env bash
-# The daemon's serving overhead on one model, measured in one run (issue 8's report):
-#   1. `ttctl engine bench` on the GGUF: the engine alone, in-process (prefill of ISL tokens, decode of OSL tokens);
-#   2. `ttctl bench` through ttnoded's /v1/completions over the Unix socket (bench/openai-bench.sh) at concurrency 1,2,4;
-#   3. a markdown table: TTFT and TPOT per concurrency, and at concurrency 1 the difference against the engine alone
-#      (TTFT vs the engine's prefill time for ISL tokens; TPOT vs the engine's ms per decoded token).
-# Usage: MODEL_GGUF=/tmp/m/1b-q4_0.gguf bench/serving-overhead.sh [ISL] [OSL] [SECONDS_PER_CELL]   (defaults 128 128 30)
-# Binaries from $BIN (default artifacts/bin: run scripts/publish first). Both runs use the engine's default thread count.
+# The daemon's serving overhead on one model (issue 8's report), measured in one run:
+#   ROUNDS times, alternating: `ttctl engine bench` (the engine alone, in-process: prefill of ISL tokens, decode of OSL)
+#   and `ttctl bench --concurrency 1` through ttnoded's /v1/completions over the Unix socket; each round's pair is
+#   compared (TTFT vs the engine's prefill time for ISL tokens, TPOT vs its ms per decoded token) and the median of the
+#   rounds reported, because this shared machine's speed drifts by tens of percent between minutes.
+#   Then one `ttctl bench --concurrency 2,4` for the batching figures.
+# Usage: MODEL_GGUF=/tmp/m/1b-q4_0.gguf bench/serving-overhead.sh [ISL] [OSL] [SECONDS_PER_CELL] [ROUNDS]  (128 64 30 3)
+# Binaries from $BIN (default artifacts/bin: run scripts/publish first). Both use the engine's default thread count.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=${BIN:-$PWD/artifacts/bin}
+root=$PWD
+bin=${BIN:-$root/artifacts/bin}
 gguf=${MODEL_GGUF:?set MODEL_GGUF to a GGUF file (e.g. from ttctl engine synth --shape llama-3.2-1b --type q4_0)}
-isl=${1:-128}; osl=${2:-128}; secs=${3:-30}
-out=$(mktemp -d /tmp/ttoverhead.XXXXXX)
-trap 'rm -rf "$out"' EXIT
+isl=${1:-128}; osl=${2:-64}; secs=${3:-30}; rounds=${4:-3}
+for b in ttnoded ttctl; do [ -x "$bin/$b" ] || { echo "serving-overhead: $bin/$b missing (scripts/publish $bin)" >&2; exit 1; }; done
+run=$(mktemp -d /tmp/ttoverhead.XXXXXX)
+cleanup() { [ -f "$run/pid" ] && kill "$(cat "$run/pid")" 2>/dev/null; wait 2>/dev/null; rm -rf "$run"; }
+trap cleanup EXIT
+mkdir -p "$run/keys"
+cat > "$run/ttnoded.json" <<JSON
+{ "socketGroup": "$(id -gn)", "adminGroup": "$(id -gn)", "trust": { "policy": "warn", "keysDir": "$run/keys" } }
+JSON
+"$bin/ttnoded" --config "$run/ttnoded.json" --socket "$run/s.sock" --state-dir "$run/state" --log-dir "$run/log" >"$run/out" 2>&1 &
+echo $! >"$run/pid"
+export TTCTL_SOCKET=$run/s.sock
+for _ in $(seq 1 100); do curl -sf --unix-socket "$TTCTL_SOCKET" http://x/api/v1/health >/dev/null 2>&1 && break; sleep 0.1; done
+"$bin/ttctl" bundle create --gguf "$gguf" --name overhead --version 1 --license MIT --device cpu -o "$run/m.ttmodel" >/dev/null
+"$bin/ttctl" model import "$run/m.ttmodel" >/dev/null 2>&1
+rm -f "$run/m.ttmodel"
 
-# The engine runs before and after the daemon: the machine's speed drifts, and the mean of the two brackets the daemon run.
-"$bin/ttctl" engine bench --gguf "$gguf" --pp "$isl" --tg "$osl" --json >"$out/engine1.json"
-BIN=$bin MODEL_GGUF=$gguf MODEL_NAME=overhead bench/openai-bench.sh --concurrency 1,2,4 --isl "$isl" --osl "$osl" \
-    --duration "$secs" --json >"$out/serving.json"
-"$bin/ttctl" engine bench --gguf "$gguf" --pp "$isl" --tg "$osl" --json >"$out/engine2.json"
+for r in $(seq 1 "$rounds"); do
+  echo "round $r/$rounds: engine alone, then the daemon at concurrency 1" >&2
+  "$bin/ttctl" engine bench --gguf "$gguf" --pp "$isl" --tg "$osl" --json >"$run/engine$r.json"
+  "$bin/ttctl" bench --model overhead --concurrency 1 --isl "$isl" --osl "$osl" --duration "$secs" --json >"$run/serving$r.json" 2>/dev/null
+done
+echo "batching: the daemon at concurrency 2 and 4" >&2
+"$bin/ttctl" bench --model overhead --concurrency 2,4 --isl "$isl" --osl "$osl" --duration "$secs" --json >"$run/batch.json" 2>/dev/null
 
-python3 - "$out/engine1.json" "$out/engine2.json" "$out/serving.json" "$gguf" <<'PY'
-import json, os, sys
-e1 = json.load(open(sys.argv[1])); e2 = json.load(open(sys.argv[2])); srv = json.load(open(sys.argv[3])); gguf = sys.argv[4]
-eng = dict(e1)
-eng["prefill_tok_s"] = (e1["prefill_tok_s"] + e2["prefill_tok_s"]) / 2
-eng["decode_tok_s"] = (e1["decode_tok_s"] + e2["decode_tok_s"]) / 2
-isl, osl = eng["pp"], eng["tg"]
-e_ttft = isl / eng["prefill_tok_s"] * 1000
-e_tpot = 1000 / eng["decode_tok_s"]
-print(f"engine runs (before / after the daemon): prefill {e1['prefill_tok_s']:.1f} / {e2['prefill_tok_s']:.1f} tok/s, "
-      f"decode {e1['decode_tok_s']:.2f} / {e2['decode_tok_s']:.2f} tok/s\n")
-print(f"model {os.path.basename(gguf)} ({eng['name']}), engine threads {eng['threads']}, ISL {isl}, OSL {osl}, "
-      f"{srv['durationPerCellSeconds']:.0f} s per cell\n")
-print(f"engine alone (`ttctl engine bench --pp {isl} --tg {osl}`, mean): prefill {eng['prefill_tok_s']:.1f} tok/s "
-      f"→ {e_ttft:.1f} ms for the prompt; decode {eng['decode_tok_s']:.2f} tok/s → {e_tpot:.2f} ms/token\n")
+python3 - "$run" "$rounds" "$gguf" <<'PY'
+import json, os, statistics, sys
+run, rounds, gguf = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+rows, ttft_d, tpot_r = [], [], []
+for r in range(1, rounds + 1):
+    e = json.load(open(f"{run}/engine{r}.json"))
+    c = json.load(open(f"{run}/serving{r}.json"))["cells"][0]
+    e_ttft = e["pp"] / e["prefill_tok_s"] * 1000
+    e_tpot = 1000 / e["decode_tok_s"]
+    ttft_d.append(c["ttftP50Ms"] - e_ttft)
+    tpot_r.append((c["tpotP50Ms"] - e_tpot) / e_tpot * 100)
+    rows.append((r, e_ttft, c["ttftP50Ms"], e_tpot, c["tpotP50Ms"], c["requests"]))
+print(f"model {os.path.basename(gguf)} ({e['name']}), engine threads {e['threads']}, ISL {c['isl']} (engine pp {e['pp']}), "
+      f"OSL {e['tg']}, {c['seconds']:.0f} s per daemon cell\n")
+print("| round | engine prefill ms (ISL) | daemon TTFT p50 ms | TTFT Δ ms | engine ms/token | daemon TPOT p50 ms | TPOT Δ | requests |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+for (r, et, dt, ep, dp, n), d, p in zip(rows, ttft_d, tpot_r):
+    print(f"| {r} | {et:.1f} | {dt:.1f} | {d:+.1f} | {ep:.2f} | {dp:.2f} | {p:+.1f}% | {n} |")
+print(f"\nmedian daemon overhead at concurrency 1: TTFT {statistics.median(ttft_d):+.1f} ms (goal < 5 ms), "
+      f"TPOT {statistics.median(tpot_r):+.1f}% (goal < 3%)\n")
 print("| concurrency | requests | errors | TTFT p50 ms | TTFT p99 ms | TPOT p50 ms | TPOT p99 ms | output tok/s |")
 print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-one = None
-for c in srv["cells"]:
-    if c["concurrency"] == 1 and one is None: one = c
+cells = [json.load(open(f"{run}/serving{r}.json"))["cells"][0] for r in range(1, rounds + 1)] + json.load(open(f"{run}/batch.json"))["cells"]
+for c in cells:
     print(f"| {c['concurrency']} | {c['requests']} | {c['errors']} | {c['ttftP50Ms']:.1f} | {c['ttftP99Ms']:.1f} | "
           f"{c['tpotP50Ms']:.2f} | {c['tpotP99Ms']:.2f} | {c['outputTokPerSec']:.1f} |")
-if one:
-    d_ttft = one["ttftP50Ms"] - e_ttft
-    d_tpot = (one["tpotP50Ms"] - e_tpot) / e_tpot * 100
-    print(f"\ndaemon overhead at concurrency 1: TTFT {d_ttft:+.1f} ms (goal < 5 ms), TPOT {d_tpot:+.1f}% (goal < 3%)")
 PY
