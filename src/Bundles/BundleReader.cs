@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using TtBundles.Signing;
@@ -120,38 +119,31 @@ public static class BundleReader
         // 2. payloads, then an optional manifest.sig, then the end marker.
         byte[]? sigBytes = null;
         long sigOffset;
-        var buffers = new byte[CopyDepth][];
-        for (int i = 0; i < buffers.Length; i++) buffers[i] = ArrayPool<byte>.Shared.Rent(BundleConstants.CopyBufferBytes);
-        try
+        var buffers = new ArraySegment<byte>[CopyDepth];
+        for (int i = 0; i < buffers.Length; i++) buffers[i] = AlignedBuffer(BundleConstants.CopyBufferBytes);
+        while (true)
         {
-            while (true)
+            var e = await tar.NextAsync(ct);
+            if (e is null) { sigOffset = tar.EndMarkerOffset; break; }
+            var entry = e.Value;
+            if (entry.Name == BundleConstants.ManifestName) BundleThrow.Entry(entry.Name, "duplicate entry");
+            if (entry.Name == BundleConstants.SignatureName)
             {
-                var e = await tar.NextAsync(ct);
-                if (e is null) { sigOffset = tar.EndMarkerOffset; break; }
-                var entry = e.Value;
-                if (entry.Name == BundleConstants.ManifestName) BundleThrow.Entry(entry.Name, "duplicate entry");
-                if (entry.Name == BundleConstants.SignatureName)
-                {
-                    sigOffset = entry.HeaderOffset;
-                    if (entry.Size > BundleConstants.MaxSignatureBytes)
-                        BundleThrow.Entry(entry.Name, $"size {entry.Size} exceeds limit {BundleConstants.MaxSignatureBytes}");
-                    sigBytes = new byte[entry.Size];
-                    await tar.ReadExactAsync(sigBytes, entry.Name, ct);
-                    var after = await tar.NextAsync(ct);
-                    if (after is not null)
-                        BundleThrow.Entry(after.Value.Name, $"found after {BundleConstants.SignatureName}, which must be the last entry");
-                    break;
-                }
-                if (!expected.TryGetValue(entry.Name, out var file)) BundleThrow.Entry(entry.Name, "not listed in manifest.json (unknown file)");
-                if (!seen.Add(entry.Name)) BundleThrow.Entry(entry.Name, "duplicate entry");
-                if (entry.Size != file.Size)
-                    BundleThrow.Entry(entry.Name, $"tar size {entry.Size} disagrees with manifest size {file.Size}");
-                await CopyAndHashAsync(tar, file, openDestination, buffers, ct);
+                sigOffset = entry.HeaderOffset;
+                if (entry.Size > BundleConstants.MaxSignatureBytes)
+                    BundleThrow.Entry(entry.Name, $"size {entry.Size} exceeds limit {BundleConstants.MaxSignatureBytes}");
+                sigBytes = new byte[entry.Size];
+                await tar.ReadExactAsync(sigBytes, entry.Name, ct);
+                var after = await tar.NextAsync(ct);
+                if (after is not null)
+                    BundleThrow.Entry(after.Value.Name, $"found after {BundleConstants.SignatureName}, which must be the last entry");
+                break;
             }
-        }
-        finally
-        {
-            foreach (var b in buffers) ArrayPool<byte>.Shared.Return(b);
+            if (!expected.TryGetValue(entry.Name, out var file)) BundleThrow.Entry(entry.Name, "not listed in manifest.json (unknown file)");
+            if (!seen.Add(entry.Name)) BundleThrow.Entry(entry.Name, "duplicate entry");
+            if (entry.Size != file.Size)
+                BundleThrow.Entry(entry.Name, $"tar size {entry.Size} disagrees with manifest size {file.Size}");
+            await CopyAndHashAsync(tar, file, openDestination, buffers, ct);
         }
         foreach (var f in manifest.Files)
             if (!seen.Contains(f.Path)) BundleThrow.Entry(f.Path, "listed in manifest.json but missing from the bundle");
@@ -200,18 +192,33 @@ public static class BundleReader
         };
     }
 
+    /// <summary>Alignment of copy buffers: a page, what O_DIRECT destinations need to write straight from them.</summary>
+    public const int BufferAlignment = 4096;
+
+    /// <summary>
+    /// A pinned buffer whose start is page-aligned, so a destination opened with O_DIRECT (the model store's temp
+    /// files) can hand it to the disk as is instead of copying it into the page cache.
+    /// </summary>
+    private static ArraySegment<byte> AlignedBuffer(int size)
+    {
+        var array = GC.AllocateUninitializedArray<byte>(size + BufferAlignment, pinned: true);
+        long address = System.Runtime.InteropServices.Marshal.UnsafeAddrOfPinnedArrayElement(array, 0);
+        int offset = (int)((BufferAlignment - address % BufferAlignment) % BufferAlignment);
+        return new ArraySegment<byte>(array, offset, size);
+    }
+
     /// <summary>
     /// Copies one payload, hashing it, with the destination writes on their own thread: a bounded ring of
-    /// <see cref="CopyDepth"/> buffers lets the socket read and the hash run while the disk write (and its dirty-page
-    /// throttling) proceeds, so an import runs at the speed of the slowest of the three, not their sum.
+    /// <see cref="CopyDepth"/> buffers lets the socket read and the hash run while the disk write proceeds, so an
+    /// import runs at the speed of the slowest of the three, not their sum.
     /// </summary>
     private static async Task CopyAndHashAsync(UstarReader tar, PayloadFile file, Func<PayloadFile, Stream> openDestination,
-        byte[][] buffers, CancellationToken ct)
+        ArraySegment<byte>[] buffers, CancellationToken ct)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var dest = openDestination(file);
-        var full = Channel.CreateBounded<(byte[] Buf, int Count)>(new BoundedChannelOptions(buffers.Length) { SingleReader = true, SingleWriter = true });
-        var free = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(buffers.Length) { SingleReader = true, SingleWriter = true });
+        var full = Channel.CreateBounded<(ArraySegment<byte> Buf, int Count)>(new BoundedChannelOptions(buffers.Length) { SingleReader = true, SingleWriter = true });
+        var free = Channel.CreateBounded<ArraySegment<byte>>(new BoundedChannelOptions(buffers.Length) { SingleReader = true, SingleWriter = true });
         foreach (var b in buffers) free.Writer.TryWrite(b);
         var writer = Task.Run(async () =>
         {
@@ -219,7 +226,7 @@ public static class BundleReader
             {
                 await foreach (var (buf, n) in full.Reader.ReadAllAsync(ct).ConfigureAwait(false))
                 {
-                    dest.Write(buf, 0, n);
+                    dest.Write(buf.AsSpan(0, n));
                     free.Writer.TryWrite(buf);
                 }
                 dest.Flush();
@@ -235,10 +242,10 @@ public static class BundleReader
         {
             while (true)
             {
-                byte[] buf = await free.Reader.ReadAsync(ct).ConfigureAwait(false);
-                int n = await tar.ReadAsync(buf.AsMemory(0, BundleConstants.CopyBufferBytes), ct).ConfigureAwait(false);
+                var buf = await free.Reader.ReadAsync(ct).ConfigureAwait(false);
+                int n = await tar.ReadAsync(buf, ct).ConfigureAwait(false);
                 if (n == 0) break;
-                hash.AppendData(buf, 0, n);
+                hash.AppendData(buf.AsSpan(0, n));
                 await full.Writer.WriteAsync((buf, n), ct).ConfigureAwait(false);
             }
             full.Writer.TryComplete();
