@@ -25,9 +25,6 @@ public sealed class PrefixCache(long budgetBytes, long kvBytesPerToken, PrefixCa
     /// <summary>Entries held.</summary>
     public int Count => _entries.Count;
 
-    /// <summary>KV slots (tokens of capacity) held by cached sequences.</summary>
-    public long HeldTokens => _entries.Sum(e => (long)e.Seq.Capacity);
-
     /// <summary>
     /// Fills <paramref name="target"/> (empty) with the longest cached prefix of <paramref name="prompt"/>, leaving at least
     /// the prompt's last token to prefill (its logits are needed). Returns the number of tokens copied (0 = no reuse).
