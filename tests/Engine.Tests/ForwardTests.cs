@@ -29,10 +29,20 @@ public class ForwardTests
     [InlineData("greedy_from_bos_200.json", 1)]
     [InlineData("greedy_once_upon_a_time_64.json", 1)]
     [InlineData("greedy_once_upon_a_time_64.json", 2)]
-    public void Stories260K_GreedyAndLogits_MatchGolden(string golden, int threads)
+    public void Stories260K_GreedyAndLogits_MatchGolden(string golden, int threads) =>
+        MatchGolden(golden, new EngineOptions { Threads = threads, KvCacheType = KvCacheType.F32 }, 1e-4f);
+
+    /// <summary>The default half-precision KV cache: the same greedy tokens, logits within half-precision rounding.</summary>
+    [Theory]
+    [InlineData("greedy_from_bos_200.json")]
+    [InlineData("greedy_once_upon_a_time_64.json")]
+    public void Stories260K_F16KvCache_GreedyMatchesGolden(string golden) =>
+        MatchGolden(golden, new EngineOptions { Threads = 1 }, 1e-2f);
+
+    private static void MatchGolden(string golden, EngineOptions options, float logitTolerance)
     {
         var (prompt, expected, logits) = Golden(golden);
-        using var model = LlamaModel.Load(TestData.Stories260K, new EngineOptions { Threads = threads });
+        using var model = LlamaModel.Load(TestData.Stories260K, options);
         Assert.Equal(512, model.Config.VocabSize);
         Assert.False(model.TiedEmbeddings);
         using var seq = model.CreateSequence(512);
@@ -45,7 +55,7 @@ public class ForwardTests
             ReadOnlySpan<float> l = seq.Decode(all[pos]);
             if (pos < 3)
                 for (int i = 0; i < 512; i++)
-                    Assert.True(Math.Abs(l[i] - logits[pos][i]) <= 1e-4f, $"pos {pos} logit {i}: {l[i]} vs {logits[pos][i]}");
+                    Assert.True(Math.Abs(l[i] - logits[pos][i]) <= logitTolerance, $"pos {pos} logit {i}: {l[i]} vs {logits[pos][i]}");
             if (pos >= prompt.Length - 1)
             {
                 int next = ArgMax(l);
@@ -136,7 +146,10 @@ public class ForwardTests
         Shape shape = ShapeTable[shapeName];
         string path = SyntheticModel.Write(shape, seed: shapeName.Length * 31 + 7);
         var reference = new ReferenceForward(path);
-        using var model = LlamaModel.Load(path, new EngineOptions { Threads = 2, QuantizedActivations = quantized });
+        using var model = LlamaModel.Load(path, new EngineOptions
+        {
+            Threads = 2, QuantizedActivations = quantized, KvCacheType = quantized ? KvCacheType.F16 : KvCacheType.F32, // exact path: exact cache
+        });
         if (shape.Tied) Assert.True(model.TiedEmbeddings);
         using var seq = model.CreateSequence(16);
         var rng = new Random(5);
@@ -165,7 +178,10 @@ public class ForwardTests
     {
         Shape shape = ShapeTable[shapeName] with { Context = 128 };
         string path = SyntheticModel.Write(shape, seed: 3);
-        using var model = LlamaModel.Load(path, new EngineOptions { Threads = 2, QuantizedActivations = quantized });
+        using var model = LlamaModel.Load(path, new EngineOptions
+        {
+            Threads = 2, QuantizedActivations = quantized, KvCacheType = quantized ? KvCacheType.F16 : KvCacheType.F32, // exact path: exact cache
+        });
         var rng = new Random(9);
         int[] prompt = Enumerable.Range(0, 75).Select(_ => rng.Next(shape.Vocab)).ToArray(); // 32 + 32 + 11
         using var batched = model.CreateSequence(100);

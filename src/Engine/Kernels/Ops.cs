@@ -1,4 +1,6 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using TtEngine.Tensors;
 
 namespace TtEngine.Kernels;
 
@@ -19,19 +21,126 @@ public static unsafe class Ops
         for (; i < n; i++) o[i] = w[i] * (ss * x[i]);
     }
 
-    /// <summary>In-place softmax over x[0..n).</summary>
+    /// <summary>In-place softmax over x[0..n) (vectorised max, exp and sum when Vector256 is accelerated).</summary>
     public static void Softmax(float* x, int n)
     {
+        int i = 0;
         float max = x[0];
-        for (int i = 1; i < n; i++) if (x[i] > max) max = x[i];
+        if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            var vm = Vector256.Load(x);
+            for (i = 8; i <= n - 8; i += 8) vm = Vector256.Max(vm, Vector256.Load(x + i));
+            for (int l = 0; l < 8; l++) max = MathF.Max(max, vm.GetElement(l));
+        }
+        for (; i < n; i++) if (x[i] > max) max = x[i];
         float sum = 0;
-        for (int i = 0; i < n; i++)
+        i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vmax = Vector256.Create(max);
+            var vs = Vector256<float>.Zero;
+            for (; i <= n - 8; i += 8)
+            {
+                var e = Vector256.Exp(Vector256.Load(x + i) - vmax);
+                Vector256.Store(e, x + i);
+                vs += e;
+            }
+            sum = Vector256.Sum(vs);
+        }
+        for (; i < n; i++)
         {
             x[i] = MathF.Exp(x[i] - max);
             sum += x[i];
         }
         float inv = 1f / sum;
-        for (int i = 0; i < n; i++) x[i] *= inv;
+        i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vinv = Vector256.Create(inv);
+            for (; i <= n - 8; i += 8) Vector256.Store(Vector256.Load(x + i) * vinv, x + i);
+        }
+        for (; i < n; i++) x[i] *= inv;
+    }
+
+    /// <summary>
+    /// dst[i] = scale · (q · rows[i]) for i &lt; m (rows [m][hd] contiguous). AVX2+FMA with hd a multiple of 8: eight rows at a
+    /// time in eight FMA chains, reduced to one vector of 8 scores by a horizontal-add tree; the rest per row.
+    /// </summary>
+    public static void Scores(float* q, float* rows, int hd, int m, float scale, float* dst)
+    {
+        int i = 0;
+        if (Fma.IsSupported && Avx2.IsSupported && hd % 8 == 0)
+        {
+            var vs = Vector256.Create(scale);
+            for (; i + 8 <= m; i += 8)
+            {
+                float* r = rows + (long)i * hd;
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                for (int d = 0; d < hd; d += 8)
+                {
+                    var qv = Vector256.Load(q + d);
+                    a0 = Fma.MultiplyAdd(qv, Vector256.Load(r + d), a0);
+                    a1 = Fma.MultiplyAdd(qv, Vector256.Load(r + hd + d), a1);
+                    a2 = Fma.MultiplyAdd(qv, Vector256.Load(r + 2 * hd + d), a2);
+                    a3 = Fma.MultiplyAdd(qv, Vector256.Load(r + 3 * hd + d), a3);
+                    a4 = Fma.MultiplyAdd(qv, Vector256.Load(r + 4 * hd + d), a4);
+                    a5 = Fma.MultiplyAdd(qv, Vector256.Load(r + 5 * hd + d), a5);
+                    a6 = Fma.MultiplyAdd(qv, Vector256.Load(r + 6 * hd + d), a6);
+                    a7 = Fma.MultiplyAdd(qv, Vector256.Load(r + 7 * hd + d), a7);
+                }
+                // per 128-bit lane: hadd(hadd(a0,a1), hadd(a2,a3)) = [Σa0 Σa1 Σa2 Σa3] of that lane's half
+                var s0123 = Avx.HorizontalAdd(Avx.HorizontalAdd(a0, a1), Avx.HorizontalAdd(a2, a3));
+                var s4567 = Avx.HorizontalAdd(Avx.HorizontalAdd(a4, a5), Avx.HorizontalAdd(a6, a7));
+                var sum = Avx.Permute2x128(s0123, s4567, 0x20) + Avx.Permute2x128(s0123, s4567, 0x31);
+                Vector256.Store(sum * vs, dst + i);
+            }
+        }
+        for (; i < m; i++) dst[i] = Dot.F32(q, rows + (long)i * hd, hd) * scale;
+    }
+
+    /// <summary>
+    /// o[0..hd) += Σ_i w[i] · rows[i] for i &lt; m (rows [m][hd] contiguous). AVX2+FMA with hd a multiple of 32: 32 outputs
+    /// held in registers across the rows, even and odd rows in separate FMA chains; otherwise one axpy per row.
+    /// </summary>
+    public static void WeightedSum(float* w, float* rows, int hd, int m, float* o)
+    {
+        if (!Fma.IsSupported || hd % 32 != 0)
+        {
+            for (int i = 0; i < m; i++) Axpy(w[i], rows + (long)i * hd, o, hd);
+            return;
+        }
+        for (int d = 0; d < hd; d += 32)
+        {
+            Vector256<float> e0 = Vector256.Load(o + d), e1 = Vector256.Load(o + d + 8), e2 = Vector256.Load(o + d + 16), e3 = Vector256.Load(o + d + 24);
+            Vector256<float> o0 = default, o1 = default, o2 = default, o3 = default;
+            float* r = rows + d;
+            int i = 0;
+            for (; i + 2 <= m; i += 2, r += 2 * hd)
+            {
+                var we = Vector256.Create(w[i]);
+                var wo = Vector256.Create(w[i + 1]);
+                e0 = Fma.MultiplyAdd(we, Vector256.Load(r), e0);
+                e1 = Fma.MultiplyAdd(we, Vector256.Load(r + 8), e1);
+                e2 = Fma.MultiplyAdd(we, Vector256.Load(r + 16), e2);
+                e3 = Fma.MultiplyAdd(we, Vector256.Load(r + 24), e3);
+                o0 = Fma.MultiplyAdd(wo, Vector256.Load(r + hd), o0);
+                o1 = Fma.MultiplyAdd(wo, Vector256.Load(r + hd + 8), o1);
+                o2 = Fma.MultiplyAdd(wo, Vector256.Load(r + hd + 16), o2);
+                o3 = Fma.MultiplyAdd(wo, Vector256.Load(r + hd + 24), o3);
+            }
+            if (i < m)
+            {
+                var we = Vector256.Create(w[i]);
+                e0 = Fma.MultiplyAdd(we, Vector256.Load(r), e0);
+                e1 = Fma.MultiplyAdd(we, Vector256.Load(r + 8), e1);
+                e2 = Fma.MultiplyAdd(we, Vector256.Load(r + 16), e2);
+                e3 = Fma.MultiplyAdd(we, Vector256.Load(r + 24), e3);
+            }
+            Vector256.Store(e0 + o0, o + d);
+            Vector256.Store(e1 + o1, o + d + 8);
+            Vector256.Store(e2 + o2, o + d + 16);
+            Vector256.Store(e3 + o3, o + d + 24);
+        }
     }
 
     /// <summary>y[i] += a · x[i].</summary>
@@ -64,5 +173,37 @@ public static unsafe class Ops
             float v = g[i];
             g[i] = v / (1f + MathF.Exp(-v)) * u[i];
         }
+    }
+
+    /// <summary>
+    /// dst[i] = (float)src[i] for IEEE halves, exact (normals, subnormals, ±0, ±Inf, NaN). AVX2: eight at a time with
+    /// integer ops (no F16C in .NET 9): shift exponent+mantissa into float position, multiply by 2^112 to rebias (this
+    /// also normalises subnormals), force the exponent to 255 for Inf/NaN, then OR in the sign.
+    /// </summary>
+    public static void HalfToFloat(ushort* src, float* dst, int n)
+    {
+        int i = 0;
+        if (Avx2.IsSupported)
+        {
+            var magnitude = Vector256.Create(0x7FFF);
+            var rebias = Vector256.Create((254 - 15) << 23).AsSingle();
+            var wasInfNan = Vector256.Create((127 + 16) << 23).AsSingle();
+            var expMax = Vector256.Create(255 << 23).AsSingle();
+            var sign = Vector256.Create(0x8000);
+            for (; i <= n - 8; i += 8)
+            {
+                var h = Avx2.ConvertToVector256Int32(Vector128.Load(src + i));
+                var o = Vector256.ShiftLeft(h & magnitude, 13).AsSingle() * rebias;
+                o |= Vector256.GreaterThanOrEqual(o, wasInfNan) & expMax;
+                Vector256.Store(o | Vector256.ShiftLeft(h & sign, 16).AsSingle(), dst + i);
+            }
+        }
+        for (; i < n; i++) dst[i] = Quants.HalfToFloat(src[i]);
+    }
+
+    /// <summary>dst[i] = (Half)src[i] (round to nearest even; overflow to ±Inf).</summary>
+    public static void FloatToHalf(float* src, ushort* dst, int n)
+    {
+        for (int i = 0; i < n; i++) dst[i] = BitConverter.HalfToUInt16Bits((Half)src[i]);
     }
 }

@@ -18,6 +18,22 @@ public sealed class EngineOptions
     /// the float-domain kernels (bit-for-bit the reference arithmetic; used by the conformance tests).
     /// </summary>
     public bool QuantizedActivations { get; init; } = true;
+
+    /// <summary>
+    /// Element type of every sequence's KV cache. <see cref="KvCacheType.F16"/> (default) halves the cache's memory and
+    /// the bytes attention streams per token (keys/values rounded to half precision, as llama.cpp's default cache);
+    /// <see cref="KvCacheType.F32"/> keeps them exact.
+    /// </summary>
+    public KvCacheType KvCacheType { get; init; } = KvCacheType.F16;
+}
+
+/// <summary>Element type of the KV cache.</summary>
+public enum KvCacheType
+{
+    /// <summary>IEEE half precision (2 bytes per element), converted to float in attention.</summary>
+    F16,
+    /// <summary>Single precision (4 bytes per element).</summary>
+    F32,
 }
 
 /// <summary>Thrown when a sequence would grow past its context (KV cache) capacity.</summary>

@@ -29,6 +29,9 @@ public sealed unsafe partial class LlamaModel : IDisposable
     private readonly Sequence[] _batchSeq = new Sequence[MaxBatch];
     private readonly int[] _batchPos = new int[MaxBatch];
     private NativeBuffer? _batchLogits;     // [MaxBatch][vocab], allocated at the first multi-sequence DecodeBatch
+    private readonly bool _kvF16;           // KV cache elements are halves (converted in attention)
+    private readonly NativeBuffer _kvRows;  // [threads][AttentionChunk][RoundUp(headDim)] F16 rows converted to float, per thread
+    private readonly int _kvRowStride;
 
     private LlamaModel(GgufFile file, LlamaWeights weights, LlamaConfig config, EngineOptions options)
     {
@@ -57,7 +60,13 @@ public sealed unsafe partial class LlamaModel : IDisposable
         int maxCols = Math.Max(Math.Max(c.EmbeddingLength, c.QueryDim), c.FeedForwardLength);
         _qxBuffer = new NativeBuffer(_useQ8 ? (long)B * Q8Act.RowBytes((maxCols + 31) / 32 * 32) : 64);
         _qx = _qxBuffer.Pointer;
+        _kvF16 = options.KvCacheType == KvCacheType.F16;
+        _kvRowStride = (int)Round(c.HeadDim);
+        _kvRows = new NativeBuffer(_kvF16 ? (long)threads * AttentionChunk * _kvRowStride * 4 : 64);
     }
+
+    /// <summary>Bytes per cached key or value element (2 for the F16 cache, 4 for F32).</summary>
+    internal int KvElementBytes => _kvF16 ? 2 : 4;
 
     private float* BatchLogits()
     {
@@ -94,7 +103,7 @@ public sealed unsafe partial class LlamaModel : IDisposable
     }
 
     /// <summary>KV-cache bytes a decode step reads per token already in the cache (keys and values of every layer).</summary>
-    public long KvBytesPerCachedToken => 2L * Config.BlockCount * Config.KvDim * Sequence.KvElementBytes;
+    public long KvBytesPerCachedToken => 2L * Config.BlockCount * Config.KvDim * KvElementBytes;
 
     /// <summary>True when there is no output.weight and the embedding matrix is the classifier.</summary>
     public bool TiedEmbeddings => _w.TiedEmbeddings;
@@ -209,19 +218,23 @@ public sealed unsafe partial class LlamaModel : IDisposable
                     int pos = positions[b];
                     Rope(_q + b * qDim, c.HeadCount, pos);
                     Rope(_k + b * kvDim, c.HeadCountKv, pos);
-                    long at = ((long)l * s.Capacity + pos) * kvDim;
-                    Buffer.MemoryCopy(_k + b * kvDim, s.KeyCache + at, kvDim * 4L, kvDim * 4L);
-                    Buffer.MemoryCopy(_v + b * kvDim, s.ValueCache + at, kvDim * 4L, kvDim * 4L);
+                    for (int h = 0; h < c.HeadCountKv; h++)
+                    {
+                        long at = (((long)l * c.HeadCountKv + h) * s.Capacity + pos) * hd;
+                        StoreKv(_k + b * kvDim + h * hd, s.KeyCache, at, hd);
+                        StoreKv(_v + b * kvDim + h * hd, s.ValueCache, at, hd);
+                    }
                 }
                 for (int b = 0; b < B; b++)
                 {
                     Sequence s = seqs[b];
-                    long layerOff = (long)l * s.Capacity * kvDim;
+                    long layerOff = (long)l * c.HeadCountKv * s.Capacity * hd * KvElementBytes;
                     var att = new AttentionJob
                     {
                         Q = _q + b * qDim, KBase = s.KeyCache + layerOff, VBase = s.ValueCache + layerOff, Att = s.Att,
-                        Out = _attOut + b * qDim, AttStride = s.AttStride, Heads = c.HeadCount, Group = group, HeadDim = hd,
-                        KvDim = kvDim, Pos = positions[b], Scale = scale,
+                        Out = _attOut + b * qDim, Rows = _kvF16 ? _kvRows.Floats : null, RowStride = _kvRowStride,
+                        HeadBytes = (long)s.Capacity * hd * KvElementBytes, AttStride = s.AttStride, Heads = c.HeadCount,
+                        Group = group, HeadDim = hd, Pos = positions[b], Scale = scale,
                     };
                     if (_pool.Count == 1 || (long)(positions[b] + 1) * qDim < ParallelThreshold)
                         AttentionHeads(&att, 0, 1);
@@ -281,49 +294,77 @@ public sealed unsafe partial class LlamaModel : IDisposable
         }
     }
 
+    /// <summary>cache[at..at+n) = x[0..n) as halves (F16 cache) or floats.</summary>
+    private void StoreKv(float* x, byte* cache, long at, int n)
+    {
+        if (_kvF16) Ops.FloatToHalf(x, (ushort*)cache + at, n);
+        else Buffer.MemoryCopy(x, (float*)cache + at, n * 4L, n * 4L);
+    }
+
     private struct AttentionJob
     {
         public float* Q;       // [heads][hd] roped queries
-        public float* KBase;   // this layer's key cache [capacity][kvDim]
-        public float* VBase;   // this layer's value cache [capacity][kvDim]
+        public byte* KBase;    // this layer's key cache [kvHeads][capacity][hd] (F16 or F32)
+        public byte* VBase;    // this layer's value cache, same layout
         public float* Att;     // [heads][AttStride] scratch scores
         public float* Out;     // [heads][hd]
-        public int AttStride, Heads, Group, HeadDim, KvDim, Pos;
+        public float* Rows;    // F16 cache: [threads][AttentionChunk][RowStride] converted rows; null for the F32 cache
+        public long HeadBytes; // bytes between kv heads in KBase/VBase (capacity · hd · element size)
+        public int RowStride, AttStride, Heads, Group, HeadDim, Pos;
         public float Scale;
     }
 
+    /// <summary>Cached rows attention handles per step: F16 rows are converted to float once per chunk for all query heads of the group.</summary>
+    private const int AttentionChunk = 32;
+
     /// <summary>
     /// Causal attention, softmax(q·Kᵀ·scale)·V over positions 0..pos, for a contiguous range of KV heads: each cached key
-    /// and value row is loaded once for all query heads of its group (GQA), not once per query head.
+    /// and value row is loaded (and, for the F16 cache, converted) once for all query heads of its group (GQA). Each head's
+    /// rows are contiguous in the cache, so the loop streams them; scores come 8 keys at a time (8 FMA chains, one
+    /// horizontal reduction per 8 keys), the softmax uses the vectorised exp, and the value sum keeps 8 accumulators.
     /// </summary>
     private static void AttentionHeads(void* ctx, int index, int count)
     {
         var j = (AttentionJob*)ctx;
-        int hd = j->HeadDim, kvDim = j->KvDim, pos = j->Pos, group = j->Group;
+        int hd = j->HeadDim, pos = j->Pos, group = j->Group, n = pos + 1;
         int kvHeads = j->Heads / group;
         int per = (kvHeads + count - 1) / count;
         int start = index * per, end = Math.Min(kvHeads, start + per);
+        float* buf = j->Rows + (long)index * AttentionChunk * j->RowStride; // F16: this thread's converted rows
+        bool f16 = j->Rows != null;
         for (int kvh = start; kvh < end; kvh++)
         {
             int h0 = kvh * group;
-            float* k = j->KBase + kvh * hd;
-            float* v = j->VBase + kvh * hd;
-            for (int t = 0; t <= pos; t++)
+            byte* k = j->KBase + kvh * j->HeadBytes;
+            byte* v = j->VBase + kvh * j->HeadBytes;
+            for (int t = 0; t < n; t += AttentionChunk)
             {
-                float* kt = k + (long)t * kvDim;
+                int m = Math.Min(AttentionChunk, n - t);
+                float* rows = (float*)k + (long)t * hd;
+                if (f16)
+                {
+                    Ops.HalfToFloat((ushort*)k + (long)t * hd, buf, m * hd);
+                    rows = buf;
+                }
                 for (int g = 0; g < group; g++)
-                    j->Att[(long)(h0 + g) * j->AttStride + t] = Dot.F32(j->Q + (h0 + g) * hd, kt, hd) * j->Scale;
+                    Ops.Scores(j->Q + (h0 + g) * hd, rows, hd, m, j->Scale, j->Att + (long)(h0 + g) * j->AttStride + t);
             }
             for (int g = 0; g < group; g++)
             {
-                Ops.Softmax(j->Att + (long)(h0 + g) * j->AttStride, pos + 1);
+                Ops.Softmax(j->Att + (long)(h0 + g) * j->AttStride, n);
                 new Span<float>(j->Out + (h0 + g) * hd, hd).Clear();
             }
-            for (int t = 0; t <= pos; t++)
+            for (int t = 0; t < n; t += AttentionChunk)
             {
-                float* vt = v + (long)t * kvDim;
+                int m = Math.Min(AttentionChunk, n - t);
+                float* rows = (float*)v + (long)t * hd;
+                if (f16)
+                {
+                    Ops.HalfToFloat((ushort*)v + (long)t * hd, buf, m * hd);
+                    rows = buf;
+                }
                 for (int g = 0; g < group; g++)
-                    Ops.Axpy(j->Att[(long)(h0 + g) * j->AttStride + t], vt, j->Out + (h0 + g) * hd, hd);
+                    Ops.WeightedSum(j->Att + (long)(h0 + g) * j->AttStride + t, rows, hd, m, j->Out + (h0 + g) * hd);
             }
         }
     }
@@ -407,6 +448,7 @@ public sealed unsafe partial class LlamaModel : IDisposable
         _scratch.Dispose();
         _qxBuffer.Dispose();
         _batchLogits?.Dispose();
+        _kvRows.Dispose();
         _w.Dispose();
         _file.Dispose();
     }

@@ -12,25 +12,22 @@ public sealed unsafe class Sequence : IDisposable
     private readonly LlamaModel _model;
     private readonly NativeBuffer _kv;
     private readonly NativeBuffer _scratch;
-    internal float* KeyCache;    // [layers][capacity][kvDim]
-    internal float* ValueCache;  // [layers][capacity][kvDim]
+    internal byte* KeyCache;     // [layers][kvHeads][capacity][headDim] elements of the model's KvElementBytes (F16 or F32)
+    internal byte* ValueCache;   // same layout: each head's rows are contiguous, so attention streams them
     internal float* Att;         // [heads][AttStride] attention scores, one row per query head
     internal float* LogitsBuf;   // [vocab]
     internal int AttStride;      // floats between heads' score rows
     private bool _disposed;
-
-    /// <summary>Bytes per cached key or value element.</summary>
-    internal const int KvElementBytes = 4;
 
     internal Sequence(LlamaModel model, int capacity)
     {
         _model = model;
         var c = model.Config;
         Capacity = capacity;
-        long kvFloats = checked((long)c.BlockCount * capacity * c.KvDim);
-        _kv = new NativeBuffer(checked(kvFloats * 2 * 4));
-        KeyCache = _kv.Floats;
-        ValueCache = _kv.Floats + kvFloats;
+        long kvBytes = checked((long)c.BlockCount * capacity * c.KvDim * model.KvElementBytes);
+        _kv = new NativeBuffer(checked(kvBytes * 2));
+        KeyCache = _kv.Pointer;
+        ValueCache = _kv.Pointer + kvBytes;
         long Round(long n) => (n + 15) / 16 * 16; // keep every buffer 64-byte aligned
         // the forward-pass scratch lives in the model; a sequence keeps only its attention scores and logits
         _scratch = new NativeBuffer(((long)c.HeadCount * Round(capacity) + Round(c.VocabSize)) * 4);
@@ -99,12 +96,12 @@ public sealed unsafe class Sequence : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(tokens, source.Position);
         if (tokens > Capacity) throw new ContextLimitExceededException(tokens - 1, Capacity);
         var c = _model.Config;
-        long row = (long)c.KvDim * KvElementBytes, bytes = row * tokens;
-        for (int layer = 0; layer < c.BlockCount; layer++)
+        long row = (long)c.HeadDim * _model.KvElementBytes, bytes = row * tokens;
+        for (int head = 0; head < c.BlockCount * c.HeadCountKv; head++) // every (layer, kv head) holds its own rows
         {
-            long from = layer * source.Capacity * row, to = layer * Capacity * row;
-            Buffer.MemoryCopy((byte*)source.KeyCache + from, (byte*)KeyCache + to, bytes, bytes);
-            Buffer.MemoryCopy((byte*)source.ValueCache + from, (byte*)ValueCache + to, bytes, bytes);
+            long from = head * source.Capacity * row, to = head * Capacity * row;
+            Buffer.MemoryCopy(source.KeyCache + from, KeyCache + to, bytes, bytes);
+            Buffer.MemoryCopy(source.ValueCache + from, ValueCache + to, bytes, bytes);
         }
         Position = tokens;
     }

@@ -21,13 +21,16 @@ internal static class EngineBenchCommand
         var threads = new Option<int>("--threads") { Description = "worker threads (0 = one per physical core)", DefaultValueFactory = _ => 0 };
         var pp = new Option<int>("--pp") { Description = "prompt tokens (prefill)", DefaultValueFactory = _ => 512 };
         var tg = new Option<int>("--tg") { Description = "generated tokens (decode)", DefaultValueFactory = _ => 128 };
+        var kv = new Option<string>("--kv") { Description = "KV cache element type: f16 (default) or f32", DefaultValueFactory = _ => "f16" };
+        kv.AcceptOnlyFromAmong("f16", "f32");
         var json = GlobalOptions.Json();
-        var cmd = new Command("bench", "Measure the built-in engine: prefill/decode tok/s, RSS, bandwidth roofline") { gguf, threads, pp, tg, json };
-        cmd.SetAction((pr, ct) => Task.FromResult(Run(pr.GetValue(gguf)!, pr.GetValue(threads), pr.GetValue(pp), pr.GetValue(tg), pr.GetValue(json), ct)));
+        var cmd = new Command("bench", "Measure the built-in engine: prefill/decode tok/s, RSS, bandwidth roofline") { gguf, threads, pp, tg, kv, json };
+        cmd.SetAction((pr, ct) => Task.FromResult(Run(pr.GetValue(gguf)!, pr.GetValue(threads), pr.GetValue(pp), pr.GetValue(tg),
+            pr.GetValue(kv) == "f32" ? KvCacheType.F32 : KvCacheType.F16, pr.GetValue(json), ct)));
         return cmd;
     }
 
-    private static int Run(string path, int threads, int pp, int tg, bool asJson, CancellationToken ct)
+    private static int Run(string path, int threads, int pp, int tg, KvCacheType kvCache, bool asJson, CancellationToken ct)
     {
         if (!File.Exists(path))
         {
@@ -39,7 +42,7 @@ internal static class EngineBenchCommand
             Console.Error.WriteLine("ttctl: --threads must be ≥ 0, --pp ≥ 1, --tg ≥ 2");
             return ExitCodes.Usage;
         }
-        if (!EngineCommand.TryLoad(path, threads, out var model)) return ExitCodes.Usage;
+        if (!EngineCommand.TryLoad(path, threads, out var model, kvCache)) return ExitCodes.Usage;
         using (model)
         {
             if (pp + tg + 1 > model.Config.ContextLength)
@@ -96,6 +99,7 @@ internal static class EngineBenchCommand
                 w.WriteNumber("threads", model.Threads);
                 w.WriteNumber("pp", pp);
                 w.WriteNumber("tg", tg);
+                w.WriteString("kv_cache", kvCache == KvCacheType.F32 ? "f32" : "f16");
                 w.WriteNumber("prefill_tok_s", Math.Round(prefillTps, 2));
                 w.WriteNumber("decode_tok_s", Math.Round(decodeTps, 2));
                 w.WriteNumber("weight_bytes_per_token", weightBytes);
@@ -112,7 +116,8 @@ internal static class EngineBenchCommand
             }
             else
             {
-                Console.WriteLine(string.Format(inv, "model       {0} ({1}), threads {2}", Path.GetFileName(path), model.Config.Name, model.Threads));
+                Console.WriteLine(string.Format(inv, "model       {0} ({1}), threads {2}, KV cache {3}", Path.GetFileName(path), model.Config.Name, model.Threads,
+                    kvCache == KvCacheType.F32 ? "f32" : "f16"));
                 Console.WriteLine(string.Format(inv, "prefill     pp{0}: {1:F2} tok/s", pp, prefillTps));
                 Console.WriteLine(string.Format(inv, "decode      tg{0}: {1:F2} tok/s ({2:F2} ms/token)", tg, decodeTps, 1000 / decodeTps));
                 Console.WriteLine(string.Format(inv, "bandwidth   {0:F2} GB/s read ({1} threads, measured now)", bandwidth / 1e9, model.Threads));

@@ -1,0 +1,104 @@
+using TtEngine.Kernels;
+using TtEngine.Model;
+using TtEngine.Tensors;
+
+namespace TtEngine.Tests;
+
+/// <summary>The half-precision KV cache: exact conversions, and a forward pass within half rounding of the F32 cache.</summary>
+public unsafe class KvCacheTests
+{
+    [Fact]
+    public void HalfToFloat_Vectorised_EqualsTable_ForEveryHalf()
+    {
+        var src = new ushort[65536 + 5]; // + a tail the scalar loop converts
+        for (int i = 0; i < src.Length; i++) src[i] = (ushort)i;
+        var dst = new float[src.Length];
+        fixed (ushort* s = src) fixed (float* d = dst) Ops.HalfToFloat(s, d, src.Length);
+        for (int i = 0; i < src.Length; i++)
+        {
+            float want = Quants.HalfToFloat(src[i]);
+            Assert.True(BitConverter.SingleToInt32Bits(want) == BitConverter.SingleToInt32Bits(dst[i]) || (float.IsNaN(want) && float.IsNaN(dst[i])),
+                $"half 0x{src[i]:X4}: {dst[i]} vs {want}");
+        }
+    }
+
+    [Fact]
+    public void FloatToHalf_RoundsToNearest()
+    {
+        float[] x = [0f, -0f, 1f, -2.5f, 65504f, 1e6f, 6e-8f, 0.1f, 3.14159f];
+        var h = new ushort[x.Length];
+        var back = new float[x.Length];
+        fixed (float* px = x) fixed (ushort* ph = h) fixed (float* pb = back)
+        {
+            Ops.FloatToHalf(px, ph, x.Length);
+            Ops.HalfToFloat(ph, pb, x.Length);
+        }
+        for (int i = 0; i < x.Length; i++) Assert.Equal((float)(Half)x[i], back[i]);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void F16Cache_CloseToF32Cache_OverALongerContext(int threads)
+    {
+        var shape = new Shape(Dim: 256, Heads: 8, KvHeads: 2, HeadDim: 32, Ff: 256, Layers: 2, Vocab: 300, Type: GgmlType.Q8_0, Context: 256);
+        string path = SyntheticModel.Write(shape, seed: 21);
+        // float activations: Q8 activation rounding would amplify the cache's half rounding into unrelated noise
+        using var f32 = LlamaModel.Load(path, new EngineOptions { Threads = threads, KvCacheType = KvCacheType.F32, QuantizedActivations = false });
+        using var f16 = LlamaModel.Load(path, new EngineOptions { Threads = threads, QuantizedActivations = false });
+        Assert.Equal(2 * f16.KvBytesPerCachedToken, f32.KvBytesPerCachedToken);
+        var rng = new Random(8);
+        int[] prompt = Enumerable.Range(0, 150).Select(_ => rng.Next(shape.Vocab)).ToArray();
+        using var a = f32.CreateSequence(200);
+        using var b = f16.CreateSequence(200);
+        float[] want = a.Prefill(prompt).ToArray(), got = b.Prefill(prompt).ToArray();
+        for (int step = 0; step < 3; step++)
+        {
+            double scale = Math.Max(1, want.Max(Math.Abs));
+            for (int i = 0; i < want.Length; i++) Assert.True(Math.Abs(got[i] - want[i]) / scale < 2e-3, $"step {step} logit {i}: {got[i]} vs {want[i]}");
+            int next = rng.Next(shape.Vocab);
+            want = a.Decode(next).ToArray();
+            got = b.Decode(next).ToArray();
+        }
+        // a prefix copied between F16 sequences gives what prefilling it gives
+        using var c = f16.CreateSequence(180);
+        c.CopyPrefixFrom(b, 100);
+        float[] viaCopy = c.Prefill(prompt.AsSpan(100)).ToArray();
+        using var d = f16.CreateSequence(150);
+        float[] viaPrefill = d.Prefill(prompt).ToArray();
+        Assert.Equal(viaPrefill, viaCopy);
+        File.Delete(path);
+    }
+
+    [Theory]
+    [InlineData(64, 29)]
+    [InlineData(128, 8)]
+    [InlineData(40, 13)]  // hd not a multiple of 32: the per-row fallbacks
+    public void AttentionKernels_MatchNaiveLoops(int hd, int m)
+    {
+        var rng = new Random(hd * 100 + m);
+        float[] q = Enumerable.Range(0, hd).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+        float[] rows = Enumerable.Range(0, hd * m).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+        float[] w = Enumerable.Range(0, m).Select(_ => (float)rng.NextDouble()).ToArray();
+        var scores = new float[m];
+        float[] o = Enumerable.Range(0, hd).Select(i => (float)i).ToArray();
+        float[] o0 = (float[])o.Clone();
+        fixed (float* pq = q) fixed (float* pr = rows) fixed (float* pw = w) fixed (float* ps = scores) fixed (float* po = o)
+        {
+            Ops.Scores(pq, pr, hd, m, 0.125f, ps);
+            Ops.WeightedSum(pw, pr, hd, m, po);
+        }
+        for (int i = 0; i < m; i++)
+        {
+            double want = 0;
+            for (int d = 0; d < hd; d++) want += (double)q[d] * rows[i * hd + d];
+            Assert.True(Math.Abs(scores[i] - want * 0.125) < 1e-5, $"score {i}: {scores[i]} vs {want * 0.125}");
+        }
+        for (int d = 0; d < hd; d++)
+        {
+            double want = o0[d];
+            for (int i = 0; i < m; i++) want += (double)w[i] * rows[i * hd + d];
+            Assert.True(Math.Abs(o[d] - want) < 1e-4, $"out {d}: {o[d]} vs {want}");
+        }
+    }
+}
