@@ -86,31 +86,40 @@ public static unsafe class QDot
     // four-token paths do the same arithmetic per token; the decode kernel (Q4_0) sums in another order (within ~1e-6 relative).
     private const int MaxBlocks = 1024; // rows up to 32768 elements
 
-    /// <summary>Decode (one token): scales read in the loop, offset summed as it goes; two accumulator chains.</summary>
+    /// <summary>
+    /// Decode (one token): per 8 blocks the weight scales are gathered into one vector, multiplied by the activation
+    /// scales (stored, then broadcast per block) and the offset term Σ dw·sa is one FMA; two accumulator chains.
+    /// </summary>
     private static float Q4_0(byte* row, byte* act, int n)
     {
         float* ht = Quants.HalfTablePointer;
         float* da = Q8Act.Scales(act, n), sa = Q8Act.Sums(act, n);
-        Vector256<float> acc0 = default, acc1 = default;
-        float corr0 = 0, corr1 = 0;
+        float* sc = stackalloc float[8];
+        Vector256<float> acc0 = default, acc1 = default, corr = default;
         int nb = n / 32, b = 0;
-        for (; b + 2 <= nb; b += 2)
+        for (; b + 8 <= nb; b += 8)
         {
             byte* blk = row + b * 18;
-            float dw0 = H(ht, blk), dw1 = H(ht, blk + 18);
-            acc0 = Fma.MultiplyAdd(DotU(Nibbles4_0(blk + 2), Vector256.Load((sbyte*)act + b * 32)), Vector256.Create(dw0 * da[b]), acc0);
-            acc1 = Fma.MultiplyAdd(DotU(Nibbles4_0(blk + 20), Vector256.Load((sbyte*)act + b * 32 + 32)), Vector256.Create(dw1 * da[b + 1]), acc1);
-            corr0 += dw0 * sa[b];
-            corr1 += dw1 * sa[b + 1];
+            var dw = Vector256.Create(H(ht, blk), H(ht, blk + 18), H(ht, blk + 36), H(ht, blk + 54),
+                H(ht, blk + 72), H(ht, blk + 90), H(ht, blk + 108), H(ht, blk + 126));
+            Vector256.Store(dw * Vector256.Load(da + b), sc);
+            corr = Fma.MultiplyAdd(dw, Vector256.Load(sa + b), corr);
+            sbyte* a = (sbyte*)act + b * 32;
+            for (int k = 0; k < 8; k += 2)
+            {
+                acc0 = Fma.MultiplyAdd(DotU(Nibbles4_0(blk + 18 * k + 2), Vector256.Load(a + 32 * k)), Vector256.Create(sc[k]), acc0);
+                acc1 = Fma.MultiplyAdd(DotU(Nibbles4_0(blk + 18 * k + 20), Vector256.Load(a + 32 * k + 32)), Vector256.Create(sc[k + 1]), acc1);
+            }
         }
-        if (b < nb)
+        float corrTail = 0;
+        for (; b < nb; b++)
         {
             byte* blk = row + b * 18;
             float dw = H(ht, blk);
             acc0 = Fma.MultiplyAdd(DotU(Nibbles4_0(blk + 2), Vector256.Load((sbyte*)act + b * 32)), Vector256.Create(dw * da[b]), acc0);
-            corr0 += dw * sa[b];
+            corrTail += dw * sa[b];
         }
-        return Vector256.Sum(acc0 + acc1) - 8 * (corr0 + corr1);
+        return Vector256.Sum(acc0 + acc1) - 8 * (Vector256.Sum(corr) + corrTail);
     }
 
     private static void Q4_0Multi(byte* row, byte* act, long actStride, int nTok, float* y, long yStride, int n)
