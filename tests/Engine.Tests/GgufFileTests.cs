@@ -48,6 +48,23 @@ public class GgufFileTests
     }
 
     [Fact]
+    public void Open_ThroughSymbolicLink_MeasuresTheTarget()
+    {
+        string link = Path.Combine(Path.GetTempPath(), $"ttengine-link-{Guid.NewGuid():N}.gguf");
+        File.CreateSymbolicLink(link, Path.GetFullPath(TestData.Stories260K));
+        try
+        {
+            using var f = GgufFile.Open(link);
+            Assert.Equal(new FileInfo(TestData.Stories260K).Length, f.FileLength);
+            Assert.NotEmpty(f.Tensors);
+        }
+        finally
+        {
+            File.Delete(link);
+        }
+    }
+
+    [Fact]
     public void Open_Stories260K_TensorsEqualLlama2cCheckpoint()
     {
         // The .bin holds the same floats: header 7 x int32, then tok_emb[512x64] first.

@@ -52,7 +52,10 @@ public sealed unsafe class GgufFile : IDisposable
     public static GgufFile Open(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        long length = new FileInfo(path).Length;
+        var info = new FileInfo(path);
+        // a symbolic link (Hugging Face caches, model directories) reports its own length: measure what it points at
+        if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target) info = target;
+        long length = info.Length;
         if (length < 24)
             throw new GgufFormatException(path, "header", $"file length {length} is smaller than the 24-byte GGUF header");
         var mmf = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
