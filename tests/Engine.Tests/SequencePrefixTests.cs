@@ -27,6 +27,20 @@ public sealed class SequencePrefixTests
     }
 
     [Fact]
+    public void A_prompt_fed_in_slices_without_middle_logits_ends_with_the_logits_of_one_prefill()
+    {
+        var m = Stories.Value;
+        int[] prompt = m.Tokenizer.Encode("Once upon a time, there was a little girl named Lily. She loved to play outside.", addSpecial: true);
+        using var whole = m.CreateSequence(prompt.Length);
+        float[] expected = whole.Prefill(prompt).ToArray();
+        using var sliced = m.CreateSequence(prompt.Length);
+        Assert.True(sliced.Prefill(prompt.AsSpan(0, 7), computeLogits: false).IsEmpty);
+        Assert.True(sliced.Prefill(prompt.AsSpan(7, 5), computeLogits: false).IsEmpty);
+        float[] got = sliced.Prefill(prompt.AsSpan(12), computeLogits: true).ToArray();
+        for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - got[i]) <= 1e-4f * (1 + Math.Abs(expected[i])), $"logit {i}: {got[i]} vs {expected[i]}");
+    }
+
+    [Fact]
     public void Copy_refuses_more_tokens_than_the_source_holds_or_the_target_fits()
     {
         var m = Stories.Value;

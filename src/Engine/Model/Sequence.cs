@@ -52,7 +52,14 @@ public sealed unsafe class Sequence : IDisposable
     /// Feeds <paramref name="tokens"/> at positions Position.. and returns the logits after the last one.
     /// Throws <see cref="ContextLimitExceededException"/> (before touching the cache) if they do not fit.
     /// </summary>
-    public ReadOnlySpan<float> Prefill(ReadOnlySpan<int> tokens, CancellationToken cancellationToken = default)
+    public ReadOnlySpan<float> Prefill(ReadOnlySpan<int> tokens, CancellationToken cancellationToken = default) =>
+        Prefill(tokens, computeLogits: true, cancellationToken);
+
+    /// <summary>
+    /// Feeds <paramref name="tokens"/>; with <paramref name="computeLogits"/> false it skips the output projection (a
+    /// whole vocabulary-sized matrix) and returns an empty span: for a prompt fed in several slices, only the last needs logits.
+    /// </summary>
+    public ReadOnlySpan<float> Prefill(ReadOnlySpan<int> tokens, bool computeLogits, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (tokens.IsEmpty) throw new ArgumentException("no tokens to prefill", nameof(tokens));
@@ -61,9 +68,9 @@ public sealed unsafe class Sequence : IDisposable
         {
             cancellationToken.ThrowIfCancellationRequested();
             int n = Math.Min(LlamaModel.MaxBatch, tokens.Length - i);
-            _model.Forward(this, default, tokens.Slice(i, n), computeLogits: i + n == tokens.Length);
+            _model.Forward(this, default, tokens.Slice(i, n), computeLogits: computeLogits && i + n == tokens.Length);
         }
-        return Logits;
+        return computeLogits ? Logits : default;
     }
 
     /// <summary>Feeds one token and returns the next-token logits.</summary>

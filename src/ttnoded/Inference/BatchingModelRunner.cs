@@ -213,7 +213,8 @@ public sealed class BatchingModelRunner : IDisposable
     private void PrefillStep(Request r)
     {
         int n = Math.Min(PrefillChunk, r.Prompt.Length - r.Prefilled);
-        var logits = r.Seq!.Prefill(r.Prompt.AsSpan(r.Prefilled, n));
+        bool last = r.Prefilled + n == r.Prompt.Length;
+        var logits = r.Seq!.Prefill(r.Prompt.AsSpan(r.Prefilled, n), computeLogits: last); // middle slices need no logits
         r.Prefilled += n;
         if (r.Prefilled == r.Prompt.Length) SampleAndEmit(r, logits);
     }
