@@ -203,3 +203,25 @@ public class TokenizerTests
         Assert.Equal(1, StreamingDetokenizer.CompleteLength(new byte[] { 0x61, 0xC3 }));
     }
 }
+
+/// <summary>Pre-tokenizer splits of text with characters outside the BMP, against the same pattern on code points.</summary>
+public sealed class PreTokenizerAstralTests
+{
+    // Expected splits: the Llama-3 pattern as a JavaScript /u regex (code points, as tokenizers and llama.cpp match),
+    // computed with node for these strings.
+    [Theory]
+    [InlineData("😀hello world", new[] { "😀hello", " world" })]
+    [InlineData("𝒜bc def", new[] { "𝒜bc", " def" })]
+    [InlineData("𝟏𝟐𝟑𝟒5", new[] { "𝟏𝟐𝟑", "𝟒5" })]
+    [InlineData("a 😀😀 b", new[] { "a", " 😀😀", " b" })]
+    [InlineData("x\U00010400\U00010401y 🎉!", new[] { "x\U00010400\U00010401y", " 🎉!" })]
+    [InlineData("it's 𝐀's", new[] { "it", "'s", " 𝐀", "'s" })]
+    [InlineData("plain text, no surrogates", new[] { "plain", " text", ",", " no", " surrogates" })]
+    public void Llama3_pattern_splits_supplementary_characters_as_whole_code_points(string text, string[] expected)
+    {
+        var pre = new PreTokenizer(PreTokenizer.RegexesFor("llama-bpe")!);
+        var words = new List<(int start, int length)>();
+        pre.Split(text, words);
+        Assert.Equal(expected, words.Select(w => text.Substring(w.start, w.length)).ToArray());
+    }
+}

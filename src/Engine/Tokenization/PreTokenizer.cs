@@ -5,7 +5,9 @@ namespace TtEngine.Tokenization;
 /// <summary>
 /// Splits text into words before BPE, as llama.cpp's unicode_regex_split: each regex in turn splits every current
 /// piece into its matches and the unmatched text between them (both kept). Patterns per <c>tokenizer.ggml.pre</c>.
-/// Limitation: .NET regexes see UTF-16, so letters outside the BMP count as non-letters.
+/// .NET regexes see UTF-16 units, while the reference tokenizers see code points: text with characters outside the BMP
+/// (emoji, mathematical letters, ...) is matched on a projection with one stand-in character per code point, of the same
+/// Unicode class, and the word bounds are mapped back.
 /// </summary>
 internal sealed partial class PreTokenizer
 {
@@ -46,6 +48,51 @@ internal sealed partial class PreTokenizer
 
     /// <summary>Appends the (start, length) of each word of <paramref name="text"/>.</summary>
     public void Split(string text, List<(int start, int length)> words)
+    {
+        if (text.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') < 0) { SplitUnits(text, words); return; }
+        var (projected, origin) = Project(text);
+        SplitUnits(projected, words);
+        for (int i = 0; i < words.Count; i++)
+        {
+            var (start, length) = words[i];
+            words[i] = (origin[start], origin[start + length] - origin[start]);
+        }
+    }
+
+    /// <summary>
+    /// One UTF-16 unit per code point: a supplementary character becomes a BMP stand-in the patterns classify the same way
+    /// (\p{L}, \p{N}, \p{P}, \p{M}, symbol, other). <c>origin[i]</c> is the index in <paramref name="text"/> of unit i.
+    /// </summary>
+    private static (string Projected, int[] Origin) Project(string text)
+    {
+        var chars = new char[text.Length];
+        var origin = new int[text.Length + 1];
+        int n = 0;
+        for (int i = 0; i < text.Length; i++)
+        {
+            origin[n] = i;
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                chars[n++] = StandIn(System.Globalization.CharUnicodeInfo.GetUnicodeCategory(char.ConvertToUtf32(text[i], text[i + 1])));
+                i++;
+            }
+            else chars[n++] = text[i];
+        }
+        origin[n] = text.Length;
+        return (new string(chars, 0, n), origin);
+    }
+
+    private static char StandIn(System.Globalization.UnicodeCategory c) => c switch
+    {
+        <= System.Globalization.UnicodeCategory.OtherLetter => '\u00AA',                  // ª, Lo (not a contraction letter)
+        <= System.Globalization.UnicodeCategory.EnclosingMark => '\u0300',                // combining grave, Mn
+        <= System.Globalization.UnicodeCategory.OtherNumber => '\u00B2',                  // ², No (not [0-9])
+        >= System.Globalization.UnicodeCategory.ConnectorPunctuation and <= System.Globalization.UnicodeCategory.OtherPunctuation => '\u00A1', // ¡, Po
+        >= System.Globalization.UnicodeCategory.MathSymbol and <= System.Globalization.UnicodeCategory.OtherSymbol => '\u00A9',              // ©, So
+        _ => '\uE000',                                                                     // private use, Co
+    };
+
+    private void SplitUnits(string text, List<(int start, int length)> words)
     {
         words.Clear();
         if (text.Length == 0) return;
