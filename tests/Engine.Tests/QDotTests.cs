@@ -7,7 +7,7 @@ namespace TtEngine.Tests;
 /// <summary>Integer-domain kernels against their scalar reference; activation quantizer SIMD vs scalar.</summary>
 public unsafe class QDotTests
 {
-    public static TheoryData<GgmlType> IntegerTypes() => new() { GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K };
+    public static TheoryData<GgmlType> IntegerTypes() => new() { GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K };
 
     private static float[] RandomFloats(int n, int seed, float scale = 1f)
     {
@@ -63,6 +63,31 @@ public unsafe class QDotTests
         }
     }
 
+    /// <summary>The integer kernel against the float-domain kernel it replaces (<see cref="Dot.Get"/>: dequantize + FMA).</summary>
+    [Theory]
+    [MemberData(nameof(IntegerTypes))]
+    public void Kernel_MatchesFloatDomainDot(GgmlType type)
+    {
+        var kernel = QDot.Get(type);
+        if (kernel == null) return;
+        var dot = Dot.Get(type);
+        foreach (int n in new[] { 256, 2816 })
+        {
+            byte[] w = Quants.Quantize(type, RandomFloats(n, 5 * n + (int)type, 0.05f));
+            float[] x = RandomFloats(n, 11 * n);
+            float[] wf = Quants.Dequantize(type, w, n);
+            double norm = 0;
+            for (int i = 0; i < n; i++) norm += Math.Abs(wf[i] * x[i]);
+            var act = new byte[Q8Act.RowBytes(n)];
+            fixed (byte* pw = w) fixed (float* px = x) fixed (byte* pa = act)
+            {
+                Q8Act.Quantize(px, pa, n);
+                float got = kernel(pw, pa, n), want = dot(pw, px, n);
+                Assert.True(Math.Abs(got - want) <= 2e-2 * norm, $"{type} n={n}: {got} vs float-domain {want}");
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(IntegerTypes))]
     public void MultiTokenKernel_MatchesSingle(GgmlType type)
@@ -88,11 +113,13 @@ public unsafe class QDotTests
         }
     }
 
-    /// <summary>The 4-token prefill kernels of Q8_0, Q4_K and Q6_K do the decode kernel's arithmetic in its order.</summary>
+    /// <summary>The 4-token prefill kernels of Q8_0, Q4_K, Q5_K and Q6_K do the decode kernel's arithmetic in its order.</summary>
     [Theory]
     [InlineData(GgmlType.Q8_0, 256)]
     [InlineData(GgmlType.Q4_K, 256)]
     [InlineData(GgmlType.Q4_K, 2816)]
+    [InlineData(GgmlType.Q5_K, 256)]
+    [InlineData(GgmlType.Q5_K, 2816)]
     [InlineData(GgmlType.Q6_K, 256)]
     [InlineData(GgmlType.Q6_K, 2816)]
     public void MultiTokenKernel_BitIdenticalToSingle(GgmlType type, int n)

@@ -9,7 +9,7 @@ namespace TtEngine.Kernels;
 /// Integer-domain row · activation dot products: the weight row stays in its block format, the activation row is a
 /// <see cref="Q8Act"/> row, and each 32-element block is multiplied with AVX2 <c>vpmaddubsw</c> + <c>vpmaddwd</c>
 /// (Avx2.MultiplyAddAdjacent), converted to float once per block and scaled by d_w·d_a. Kernels exist for Q4_0, Q8_0,
-/// Q4_K and Q6_K; <see cref="Get"/> returns null for other types or when AVX2 is absent (chosen once, at model load),
+/// Q4_K, Q5_K and Q6_K; <see cref="Get"/> returns null for other types or when AVX2 is absent (chosen once, at model load),
 /// and the caller keeps the float-domain <see cref="Dot"/> path. <see cref="Reference"/> is the scalar definition.
 /// </summary>
 [System.Runtime.CompilerServices.SkipLocalsInit]
@@ -24,6 +24,7 @@ public static unsafe class QDot
             GgmlType.Q4_0 => &Q4_0,
             GgmlType.Q8_0 => &Q8_0,
             GgmlType.Q4_K => &Q4_K,
+            GgmlType.Q5_K => &Q5_K,
             GgmlType.Q6_K => &Q6_K,
             _ => null,
         };
@@ -41,6 +42,7 @@ public static unsafe class QDot
             GgmlType.Q4_0 => &Q4_0Multi,
             GgmlType.Q8_0 => &Q8_0Multi,
             GgmlType.Q4_K => &Q4_KMulti,
+            GgmlType.Q5_K => &Q5_KMulti,
             GgmlType.Q6_K => &Q6_KMulti,
             _ => null,
         };
@@ -425,6 +427,109 @@ public static unsafe class QDot
             if (mw != null) mins = Fma.MultiplyAdd(Vector256.Load(mw + b), Vector256.Load(sa + b), mins);
         }
         return Vector256.Sum(mins);
+    }
+
+    // ---------------------------------------------------------------- Q5_K: Q4_K plus a fifth bit per weight
+
+    // Super-block (176 bytes): d, dmin (fp16), the 12 scale bytes of Q4_K, qh[32], qs[128]. 32-byte chunk p of qs holds
+    // sub-block 2p (low nibbles) and 2p+1 (high nibbles); bit 2p / 2p+1 of qh[l] adds 16 to element l of each. The
+    // unsigned 5-bit values u ≤ 31 go through vpmaddubsw exactly as Q4_K's nibbles, and the mins use the block sums.
+    // Decode and 4-token prefill kernels share the accumulation order, so prefill equals token-by-token bit for bit.
+
+    /// <summary>The two 5-bit sub-blocks of chunk p: h is qh shifted right (as int16 lanes) by 2p, so bits 0 and 1 of each byte are the fifth bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q5Values(byte* qs, Vector256<ushort> h, out Vector256<byte> lo, out Vector256<byte> hi)
+    {
+        var v = Vector256.Load(qs);
+        var low = Vector256.Create((byte)0x0F);
+        var bit4 = Vector256.Create((byte)0x10);
+        lo = (v & low) | (Vector256.ShiftLeft(h, 4).AsByte() & bit4);
+        hi = (Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & low) | (Vector256.ShiftLeft(h, 3).AsByte() & bit4);
+    }
+
+    private static float Q5_K(byte* row, byte* act, int n)
+    {
+        float* ht = Quants.HalfTablePointer;
+        float* da = Q8Act.Scales(act, n), sa = Q8Act.Sums(act, n);
+        float* sc = stackalloc float[8];
+        Vector256<float> acc0 = default, acc1 = default, mins = default;
+        for (int i = 0; i < n / 256; i++)
+        {
+            byte* blk = row + i * 176;
+            ScalesMinsK4(blk + 4, H(ht, blk), H(ht, blk + 2), out var dsc, out var dm);
+            Vector256.Store(dsc * Vector256.Load(da + 8 * i), sc);
+            mins = Fma.MultiplyAdd(dm, Vector256.Load(sa + 8 * i), mins);
+            var h = Vector256.Load((ushort*)(blk + 16));
+            byte* qs = blk + 48;
+            sbyte* a = (sbyte*)act + 256 * i;
+            for (int p = 0; p < 4; p++)
+            {
+                Q5Values(qs + 32 * p, h, out var lo, out var hi);
+                acc0 = Fma.MultiplyAdd(DotU(lo, Vector256.Load(a + 64 * p)), Vector256.Create(sc[2 * p]), acc0);
+                acc1 = Fma.MultiplyAdd(DotU(hi, Vector256.Load(a + 64 * p + 32)), Vector256.Create(sc[2 * p + 1]), acc1);
+                h = Vector256.ShiftRightLogical(h, 2);
+            }
+        }
+        return Vector256.Sum(acc0 + acc1) - Vector256.Sum(mins);
+    }
+
+    /// <summary>
+    /// Prefill: as <see cref="Q4_KMulti"/> (scales and mins unpacked once per row, block scales 8 at a time per token),
+    /// each chunk's two 5-bit sub-blocks decoded once for 4 tokens. Leftover tokens use <see cref="Q5_K"/>.
+    /// </summary>
+    private static void Q5_KMulti(byte* row, byte* act, long actStride, int nTok, float* y, long yStride, int n)
+    {
+        int nb = n / 32, ns = n / 256;
+        if (nb > MaxBlocks || nTok < 4)
+        {
+            for (int t = 0; t < nTok; t++) y[t * yStride] = Q5_K(row, act + t * actStride, n);
+            return;
+        }
+        float* ht = Quants.HalfTablePointer;
+        float* dw = stackalloc float[nb];
+        float* mw = stackalloc float[nb];
+        float* sc = stackalloc float[4 * nb];
+        for (int i = 0; i < ns; i++)
+        {
+            byte* blk = row + i * 176;
+            ScalesMinsK4(blk + 4, H(ht, blk), H(ht, blk + 2), out var dsc, out var dm);
+            Vector256.Store(dsc, dw + 8 * i);
+            Vector256.Store(dm, mw + 8 * i);
+        }
+        int t0 = 0;
+        for (; t0 + 4 <= nTok; t0 += 4)
+        {
+            float m0 = BlockScales(dw, mw, act + t0 * actStride, sc, nb);
+            float m1 = BlockScales(dw, mw, act + (t0 + 1) * actStride, sc + nb, nb);
+            float m2 = BlockScales(dw, mw, act + (t0 + 2) * actStride, sc + 2 * nb, nb);
+            float m3 = BlockScales(dw, mw, act + (t0 + 3) * actStride, sc + 3 * nb, nb);
+            sbyte* a0 = (sbyte*)act + t0 * actStride, a1 = a0 + actStride, a2 = a1 + actStride, a3 = a2 + actStride;
+            Vector256<float> e0 = default, o0 = default, e1 = default, o1 = default, e2 = default, o2 = default, e3 = default, o3 = default;
+            for (int i = 0; i < ns; i++)
+            {
+                byte* blk = row + i * 176;
+                var h = Vector256.Load((ushort*)(blk + 16));
+                for (int p = 0; p < 4; p++)
+                {
+                    Q5Values(blk + 48 + 32 * p, h, out var lo, out var hi);
+                    h = Vector256.ShiftRightLogical(h, 2);
+                    int b = 8 * i + 2 * p, o = b * 32;
+                    e0 = Fma.MultiplyAdd(DotU(lo, Vector256.Load(a0 + o)), Vector256.Create(sc[b]), e0);
+                    o0 = Fma.MultiplyAdd(DotU(hi, Vector256.Load(a0 + o + 32)), Vector256.Create(sc[b + 1]), o0);
+                    e1 = Fma.MultiplyAdd(DotU(lo, Vector256.Load(a1 + o)), Vector256.Create(sc[nb + b]), e1);
+                    o1 = Fma.MultiplyAdd(DotU(hi, Vector256.Load(a1 + o + 32)), Vector256.Create(sc[nb + b + 1]), o1);
+                    e2 = Fma.MultiplyAdd(DotU(lo, Vector256.Load(a2 + o)), Vector256.Create(sc[2 * nb + b]), e2);
+                    o2 = Fma.MultiplyAdd(DotU(hi, Vector256.Load(a2 + o + 32)), Vector256.Create(sc[2 * nb + b + 1]), o2);
+                    e3 = Fma.MultiplyAdd(DotU(lo, Vector256.Load(a3 + o)), Vector256.Create(sc[3 * nb + b]), e3);
+                    o3 = Fma.MultiplyAdd(DotU(hi, Vector256.Load(a3 + o + 32)), Vector256.Create(sc[3 * nb + b + 1]), o3);
+                }
+            }
+            y[t0 * yStride] = Vector256.Sum(e0 + o0) - m0;
+            y[(t0 + 1) * yStride] = Vector256.Sum(e1 + o1) - m1;
+            y[(t0 + 2) * yStride] = Vector256.Sum(e2 + o2) - m2;
+            y[(t0 + 3) * yStride] = Vector256.Sum(e3 + o3) - m3;
+        }
+        for (; t0 < nTok; t0++) y[t0 * yStride] = Q5_K(row, act + t0 * actStride, n);
     }
 
     // ---------------------------------------------------------------- Q6_K: Σ d·sc·(q−32)·a over sub-blocks of 16
