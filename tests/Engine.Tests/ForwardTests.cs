@@ -129,6 +129,9 @@ public class ForwardTests
         ["q6_k-tied"] = new Shape(Dim: 256, Heads: 2, KvHeads: 1, HeadDim: 128, Ff: 256, Layers: 1, Vocab: 300, Type: GgmlType.Q6_K, Tied: true),
         ["q4_0"] = new Shape(Dim: 128, Heads: 2, KvHeads: 1, HeadDim: 64, Ff: 128, Layers: 1, Vocab: 300, Type: GgmlType.Q4_0),
         ["q5_k-f16"] = new Shape(Dim: 256, Heads: 4, KvHeads: 4, HeadDim: 64, Ff: 256, Layers: 1, Vocab: 300, Type: GgmlType.Q5_K),
+        ["q4_1"] = new Shape(Dim: 160, Heads: 2, KvHeads: 1, HeadDim: 64, Ff: 96, Layers: 1, Vocab: 300, Type: GgmlType.Q4_1),
+        ["q5_0"] = new Shape(Dim: 160, Heads: 2, KvHeads: 1, HeadDim: 64, Ff: 96, Layers: 1, Vocab: 300, Type: GgmlType.Q5_0),
+        ["q5_1"] = new Shape(Dim: 160, Heads: 2, KvHeads: 1, HeadDim: 64, Ff: 96, Layers: 1, Vocab: 300, Type: GgmlType.Q5_1),
         ["f16"] = new Shape(Dim: 128, Heads: 2, KvHeads: 2, HeadDim: 64, Ff: 96, Layers: 1, Vocab: 300, Type: GgmlType.F16),
     };
 

@@ -7,7 +7,8 @@ namespace TtEngine.Tests;
 /// <summary>Integer-domain kernels against their scalar reference; activation quantizer SIMD vs scalar.</summary>
 public unsafe class QDotTests
 {
-    public static TheoryData<GgmlType> IntegerTypes() => new() { GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K };
+    public static TheoryData<GgmlType> IntegerTypes() => new() { GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
+        GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1 };
 
     private static float[] RandomFloats(int n, int seed, float scale = 1f)
     {
@@ -88,6 +89,33 @@ public unsafe class QDotTests
         }
     }
 
+    /// <summary>32-element formats with block counts that are not a multiple of 8 (the kernels' gather width).</summary>
+    [Theory]
+    [InlineData(GgmlType.Q4_1)]
+    [InlineData(GgmlType.Q5_0)]
+    [InlineData(GgmlType.Q5_1)]
+    public void LegacyKernel_MatchesScalarReference_AnyBlockCount(GgmlType type)
+    {
+        var kernel = QDot.Get(type);
+        if (kernel == null) return;
+        foreach (int n in new[] { 32, 64, 96, 288, 416, 800 })
+        {
+            byte[] w = Quants.Quantize(type, RandomFloats(n, 3 * n + (int)type, 0.05f));
+            float[] x = RandomFloats(n, 13 * n);
+            var act = new byte[Q8Act.RowBytes(n)];
+            float[] wf = Quants.Dequantize(type, w, n);
+            double norm = 0;
+            for (int i = 0; i < n; i++) norm += Math.Abs(wf[i] * x[i]);
+            fixed (byte* pw = w) fixed (float* px = x) fixed (byte* pa = act)
+            {
+                Q8Act.Quantize(px, pa, n);
+                double want = QDot.Reference(type, pw, pa, n);
+                float got = kernel(pw, pa, n);
+                Assert.True(Math.Abs(got - want) <= 1e-5 * norm + 1e-6, $"{type} n={n}: {got} vs {want}");
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(IntegerTypes))]
     public void MultiTokenKernel_MatchesSingle(GgmlType type)
@@ -113,12 +141,19 @@ public unsafe class QDotTests
         }
     }
 
-    /// <summary>The 4-token prefill kernels of Q8_0, Q4_K, Q5_K and Q6_K do the decode kernel's arithmetic in its order.</summary>
+    /// <summary>The 4-token prefill kernels of Q8_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K do the decode kernel's arithmetic in its order.</summary>
     [Theory]
     [InlineData(GgmlType.Q8_0, 256)]
     [InlineData(GgmlType.Q4_K, 256)]
     [InlineData(GgmlType.Q4_K, 2816)]
     [InlineData(GgmlType.Q5_K, 256)]
+    [InlineData(GgmlType.Q4_1, 256)]
+    [InlineData(GgmlType.Q4_1, 416)]
+    [InlineData(GgmlType.Q5_0, 256)]
+    [InlineData(GgmlType.Q5_0, 416)]
+    [InlineData(GgmlType.Q5_0, 2816)]
+    [InlineData(GgmlType.Q5_1, 96)]
+    [InlineData(GgmlType.Q5_1, 2816)]
     [InlineData(GgmlType.Q5_K, 2816)]
     [InlineData(GgmlType.Q6_K, 256)]
     [InlineData(GgmlType.Q6_K, 2816)]

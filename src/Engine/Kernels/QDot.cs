@@ -8,8 +8,8 @@ namespace TtEngine.Kernels;
 /// <summary>
 /// Integer-domain row · activation dot products: the weight row stays in its block format, the activation row is a
 /// <see cref="Q8Act"/> row, and each 32-element block is multiplied with AVX2 <c>vpmaddubsw</c> + <c>vpmaddwd</c>
-/// (Avx2.MultiplyAddAdjacent), converted to float once per block and scaled by d_w·d_a. Kernels exist for Q4_0, Q8_0,
-/// Q4_K, Q5_K and Q6_K; <see cref="Get"/> returns null for other types or when AVX2 is absent (chosen once, at model load),
+/// (Avx2.MultiplyAddAdjacent), converted to float once per block and scaled by d_w·d_a. Kernels exist for Q4_0, Q4_1,
+/// Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K; <see cref="Get"/> returns null for other types or when AVX2 is absent (chosen once, at model load),
 /// and the caller keeps the float-domain <see cref="Dot"/> path. <see cref="Reference"/> is the scalar definition.
 /// </summary>
 [System.Runtime.CompilerServices.SkipLocalsInit]
@@ -22,6 +22,9 @@ public static unsafe class QDot
         return type switch
         {
             GgmlType.Q4_0 => &Q4_0,
+            GgmlType.Q4_1 => &Legacy<Q4_1Block>,
+            GgmlType.Q5_0 => &Legacy<Q5_0Block>,
+            GgmlType.Q5_1 => &Legacy<Q5_1Block>,
             GgmlType.Q8_0 => &Q8_0,
             GgmlType.Q4_K => &Q4_K,
             GgmlType.Q5_K => &Q5_K,
@@ -40,6 +43,9 @@ public static unsafe class QDot
         return type switch
         {
             GgmlType.Q4_0 => &Q4_0Multi,
+            GgmlType.Q4_1 => &LegacyMulti<Q4_1Block>,
+            GgmlType.Q5_0 => &LegacyMulti<Q5_0Block>,
+            GgmlType.Q5_1 => &LegacyMulti<Q5_1Block>,
             GgmlType.Q8_0 => &Q8_0Multi,
             GgmlType.Q4_K => &Q4_KMulti,
             GgmlType.Q5_K => &Q5_KMulti,
@@ -222,6 +228,201 @@ public static unsafe class QDot
             c += dw[b] * sa[b];
         }
         return c;
+    }
+
+    // ---------------------------------------------------------------- Q4_1, Q5_0, Q5_1: w = d·u + off per 32-block
+
+    // u is the unsigned 4- or 5-bit value (the fifth bit of element j is bit j of the block's 32-bit qh), off = m for
+    // Q4_1/Q5_1 and −16·d for Q5_0, so Σ w·a = d·da·Σ u·q + off·sa with sa the activation block sum. Per 8 blocks the
+    // weight scales and offsets are gathered into vectors (zero-padded past the row's end, activation scales/sums
+    // masked-loaded), d·da is one multiply and the offset term one FMA; even and odd blocks use separate accumulators.
+    // The 4-token prefill kernel forms the same vectors per token and sums in the same order (bit-identical results).
+
+    private interface ILegacyBlock
+    {
+        static abstract int Bytes { get; }
+        /// <summary>u of the 32 elements (element j in byte j), 0-31.</summary>
+        static abstract Vector256<byte> Values(byte* blk);
+        static abstract float Scale(float* ht, byte* blk);
+        static abstract float Offset(float* ht, byte* blk);
+    }
+
+    private struct Q4_1Block : ILegacyBlock
+    {
+        public static int Bytes => 20;
+        public static Vector256<byte> Values(byte* blk) => Nibbles4_0(blk + 4);
+        public static float Scale(float* ht, byte* blk) => H(ht, blk);
+        public static float Offset(float* ht, byte* blk) => H(ht, blk + 2);
+    }
+
+    private struct Q5_0Block : ILegacyBlock
+    {
+        public static int Bytes => 22;
+        public static Vector256<byte> Values(byte* blk) => Nibbles4_0(blk + 6) | FifthBits(blk + 2);
+        public static float Scale(float* ht, byte* blk) => H(ht, blk);
+        public static float Offset(float* ht, byte* blk) => -16 * H(ht, blk);
+    }
+
+    private struct Q5_1Block : ILegacyBlock
+    {
+        public static int Bytes => 24;
+        public static Vector256<byte> Values(byte* blk) => Nibbles4_0(blk + 8) | FifthBits(blk + 4);
+        public static float Scale(float* ht, byte* blk) => H(ht, blk);
+        public static float Offset(float* ht, byte* blk) => H(ht, blk + 2);
+    }
+
+    /// <summary>Byte j = 0x10 when bit j of the 32-bit little-endian word at <paramref name="qh"/> is set, else 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> FifthBits(byte* qh)
+    {
+        var v = Vector256.Create(Unsafe.ReadUnaligned<uint>(qh)).AsByte();
+        // in-lane shuffle: bytes 0-7 take qh byte 0, 8-15 byte 1 (low lane), 16-23 byte 2, 24-31 byte 3 (high lane)
+        var spread = Avx2.Shuffle(v, Vector256.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+        var bit = Vector256.Create((byte)1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
+        return Vector256.Equals(spread & bit, bit) & Vector256.Create((byte)0x10);
+    }
+
+    /// <summary>Lanes k &lt; count all ones (for <see cref="Avx.MaskLoad(float*, Vector256{float})"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> FirstLanes(int count) =>
+        Vector256.GreaterThan(Vector256.Create(count), Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7)).AsSingle();
+
+    private static float Legacy<T>(byte* row, byte* act, int n) where T : struct, ILegacyBlock
+    {
+        float* ht = Quants.HalfTablePointer;
+        float* da = Q8Act.Scales(act, n), sa = Q8Act.Sums(act, n);
+        float* sc = stackalloc float[8];
+        float* tail = stackalloc float[16];
+        Vector256<float> acc0 = default, acc1 = default, corr = default;
+        int nb = n / 32, bs = T.Bytes;
+        for (int b = 0; b < nb; b += 8)
+        {
+            byte* blk = row + b * bs;
+            int cnt = Math.Min(8, nb - b);
+            Vector256<float> dw, ow, dav, sav;
+            if (cnt == 8)
+            {
+                dw = Vector256.Create(T.Scale(ht, blk), T.Scale(ht, blk + bs), T.Scale(ht, blk + 2 * bs), T.Scale(ht, blk + 3 * bs),
+                    T.Scale(ht, blk + 4 * bs), T.Scale(ht, blk + 5 * bs), T.Scale(ht, blk + 6 * bs), T.Scale(ht, blk + 7 * bs));
+                ow = Vector256.Create(T.Offset(ht, blk), T.Offset(ht, blk + bs), T.Offset(ht, blk + 2 * bs), T.Offset(ht, blk + 3 * bs),
+                    T.Offset(ht, blk + 4 * bs), T.Offset(ht, blk + 5 * bs), T.Offset(ht, blk + 6 * bs), T.Offset(ht, blk + 7 * bs));
+                dav = Vector256.Load(da + b);
+                sav = Vector256.Load(sa + b);
+            }
+            else
+            {
+                for (int k = 0; k < 8; k++)
+                {
+                    tail[k] = k < cnt ? T.Scale(ht, blk + k * bs) : 0;
+                    tail[8 + k] = k < cnt ? T.Offset(ht, blk + k * bs) : 0;
+                }
+                dw = Vector256.Load(tail);
+                ow = Vector256.Load(tail + 8);
+                var mask = FirstLanes(cnt);
+                dav = Avx.MaskLoad(da + b, mask);
+                sav = Avx.MaskLoad(sa + b, mask);
+            }
+            Vector256.Store(dw * dav, sc);
+            corr = Fma.MultiplyAdd(ow, sav, corr);
+            sbyte* a = (sbyte*)act + b * 32;
+            int j = 0;
+            for (; j + 2 <= cnt; j += 2)
+            {
+                acc0 = Fma.MultiplyAdd(DotU(T.Values(blk + j * bs), Vector256.Load(a + 32 * j)), Vector256.Create(sc[j]), acc0);
+                acc1 = Fma.MultiplyAdd(DotU(T.Values(blk + (j + 1) * bs), Vector256.Load(a + 32 * j + 32)), Vector256.Create(sc[j + 1]), acc1);
+            }
+            if (j < cnt) acc0 = Fma.MultiplyAdd(DotU(T.Values(blk + j * bs), Vector256.Load(a + 32 * j)), Vector256.Create(sc[j]), acc0);
+        }
+        return Vector256.Sum(acc0 + acc1) + Vector256.Sum(corr);
+    }
+
+    /// <summary>Prefill: the row's scales and offsets gathered once, each block's u decoded once for 4 tokens. Leftover tokens use <see cref="Legacy{T}"/>.</summary>
+    private static void LegacyMulti<T>(byte* row, byte* act, long actStride, int nTok, float* y, long yStride, int n) where T : struct, ILegacyBlock
+    {
+        int nb = n / 32, bs = T.Bytes;
+        if (nb > MaxBlocks || nTok < 4)
+        {
+            for (int t = 0; t < nTok; t++) y[t * yStride] = Legacy<T>(row, act + t * actStride, n);
+            return;
+        }
+        float* ht = Quants.HalfTablePointer;
+        int nb8 = (nb + 7) & ~7;
+        float* dw = stackalloc float[nb8];
+        float* ow = stackalloc float[nb8];
+        float* sc = stackalloc float[4 * nb8];
+        for (int b = 0; b < nb; b++)
+        {
+            dw[b] = T.Scale(ht, row + b * bs);
+            ow[b] = T.Offset(ht, row + b * bs);
+        }
+        for (int b = nb; b < nb8; b++) dw[b] = ow[b] = 0;
+        int t0 = 0;
+        for (; t0 + 4 <= nTok; t0 += 4)
+        {
+            float c0 = LegacyScales(dw, ow, act + t0 * actStride, sc, nb);
+            float c1 = LegacyScales(dw, ow, act + (t0 + 1) * actStride, sc + nb8, nb);
+            float c2 = LegacyScales(dw, ow, act + (t0 + 2) * actStride, sc + 2 * nb8, nb);
+            float c3 = LegacyScales(dw, ow, act + (t0 + 3) * actStride, sc + 3 * nb8, nb);
+            sbyte* a0 = (sbyte*)act + t0 * actStride, a1 = a0 + actStride, a2 = a1 + actStride, a3 = a2 + actStride;
+            Vector256<float> e0 = default, o0 = default, e1 = default, o1 = default, e2 = default, o2 = default, e3 = default, o3 = default;
+            int b = 0;
+            for (; b + 2 <= nb; b += 2)
+            {
+                var u = T.Values(row + b * bs);
+                var uo = T.Values(row + (b + 1) * bs);
+                int o = b * 32;
+                e0 = Fma.MultiplyAdd(DotU(u, Vector256.Load(a0 + o)), Vector256.Create(sc[b]), e0);
+                o0 = Fma.MultiplyAdd(DotU(uo, Vector256.Load(a0 + o + 32)), Vector256.Create(sc[b + 1]), o0);
+                e1 = Fma.MultiplyAdd(DotU(u, Vector256.Load(a1 + o)), Vector256.Create(sc[nb8 + b]), e1);
+                o1 = Fma.MultiplyAdd(DotU(uo, Vector256.Load(a1 + o + 32)), Vector256.Create(sc[nb8 + b + 1]), o1);
+                e2 = Fma.MultiplyAdd(DotU(u, Vector256.Load(a2 + o)), Vector256.Create(sc[2 * nb8 + b]), e2);
+                o2 = Fma.MultiplyAdd(DotU(uo, Vector256.Load(a2 + o + 32)), Vector256.Create(sc[2 * nb8 + b + 1]), o2);
+                e3 = Fma.MultiplyAdd(DotU(u, Vector256.Load(a3 + o)), Vector256.Create(sc[3 * nb8 + b]), e3);
+                o3 = Fma.MultiplyAdd(DotU(uo, Vector256.Load(a3 + o + 32)), Vector256.Create(sc[3 * nb8 + b + 1]), o3);
+            }
+            if (b < nb)
+            {
+                var u = T.Values(row + b * bs);
+                int o = b * 32;
+                e0 = Fma.MultiplyAdd(DotU(u, Vector256.Load(a0 + o)), Vector256.Create(sc[b]), e0);
+                e1 = Fma.MultiplyAdd(DotU(u, Vector256.Load(a1 + o)), Vector256.Create(sc[nb8 + b]), e1);
+                e2 = Fma.MultiplyAdd(DotU(u, Vector256.Load(a2 + o)), Vector256.Create(sc[2 * nb8 + b]), e2);
+                e3 = Fma.MultiplyAdd(DotU(u, Vector256.Load(a3 + o)), Vector256.Create(sc[3 * nb8 + b]), e3);
+            }
+            y[t0 * yStride] = Vector256.Sum(e0 + o0) + c0;
+            y[(t0 + 1) * yStride] = Vector256.Sum(e1 + o1) + c1;
+            y[(t0 + 2) * yStride] = Vector256.Sum(e2 + o2) + c2;
+            y[(t0 + 3) * yStride] = Vector256.Sum(e3 + o3) + c3;
+        }
+        for (; t0 < nTok; t0++) y[t0 * yStride] = Legacy<T>(row, act + t0 * actStride, n);
+    }
+
+    /// <summary>sc[b] = dw[b]·da[b] and returns Σ ow·sa, 8 blocks at a time exactly as <see cref="Legacy{T}"/> (dw, ow zero-padded to a multiple of 8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float LegacyScales(float* dw, float* ow, byte* act, float* sc, int nb)
+    {
+        int n = nb * 32;
+        float* da = Q8Act.Scales(act, n), sa = Q8Act.Sums(act, n);
+        var corr = Vector256<float>.Zero;
+        for (int b = 0; b < nb; b += 8)
+        {
+            int cnt = Math.Min(8, nb - b);
+            Vector256<float> dav, sav;
+            if (cnt == 8)
+            {
+                dav = Vector256.Load(da + b);
+                sav = Vector256.Load(sa + b);
+            }
+            else
+            {
+                var mask = FirstLanes(cnt);
+                dav = Avx.MaskLoad(da + b, mask);
+                sav = Avx.MaskLoad(sa + b, mask);
+            }
+            Vector256.Store(Vector256.Load(dw + b) * dav, sc + b);
+            corr = Fma.MultiplyAdd(Vector256.Load(ow + b), sav, corr);
+        }
+        return Vector256.Sum(corr);
     }
 
     // ---------------------------------------------------------------- Q8_0

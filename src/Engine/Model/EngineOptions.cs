@@ -13,7 +13,7 @@ public sealed class EngineOptions
     public int DefaultContextLength { get; init; }
 
     /// <summary>
-    /// Quantize activations to Q8 blocks once per row and multiply Q4_0/Q8_0/Q4_K/Q5_K/Q6_K weights in the integer domain
+    /// Quantize activations to Q8 blocks once per row and multiply Q4_0/Q4_1/Q5_0/Q5_1/Q8_0/Q4_K/Q5_K/Q6_K weights in the integer domain
     /// (default, as llama.cpp does; adds ~0.1-1% relative error per matrix product). False keeps float activations and
     /// the float-domain kernels (bit-for-bit the reference arithmetic; used by the conformance tests).
     /// </summary>
