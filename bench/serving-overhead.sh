@@ -13,21 +13,8 @@ root=$PWD
 bin=${BIN:-$root/artifacts/bin}
 gguf=${MODEL_GGUF:?set MODEL_GGUF to a GGUF file (e.g. from ttctl engine synth --shape llama-3.2-1b --type q4_0)}
 isl=${1:-128}; osl=${2:-64}; secs=${3:-30}; rounds=${4:-3}
-for b in ttnoded ttctl; do [ -x "$bin/$b" ] || { echo "serving-overhead: $bin/$b missing (scripts/publish $bin)" >&2; exit 1; }; done
-run=$(mktemp -d /tmp/ttoverhead.XXXXXX)
-cleanup() { [ -f "$run/pid" ] && kill "$(cat "$run/pid")" 2>/dev/null; wait 2>/dev/null; rm -rf "$run"; }
-trap cleanup EXIT
-mkdir -p "$run/keys"
-cat > "$run/ttnoded.json" <<JSON
-{ "socketGroup": "$(id -gn)", "adminGroup": "$(id -gn)", "trust": { "policy": "warn", "keysDir": "$run/keys" } }
-JSON
-"$bin/ttnoded" --config "$run/ttnoded.json" --socket "$run/s.sock" --state-dir "$run/state" --log-dir "$run/log" >"$run/out" 2>&1 &
-echo $! >"$run/pid"
-export TTCTL_SOCKET=$run/s.sock
-for _ in $(seq 1 100); do curl -sf --unix-socket "$TTCTL_SOCKET" http://x/api/v1/health >/dev/null 2>&1 && break; sleep 0.1; done
-"$bin/ttctl" bundle create --gguf "$gguf" --name overhead --version 1 --license MIT --device cpu -o "$run/m.ttmodel" >/dev/null
-"$bin/ttctl" model import "$run/m.ttmodel" >/dev/null 2>&1
-rm -f "$run/m.ttmodel"
+name=overhead
+. bench/private-daemon.sh
 
 for r in $(seq 1 "$rounds"); do
   echo "round $r/$rounds: engine alone, then the daemon at concurrency 1" >&2
