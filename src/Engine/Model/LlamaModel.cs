@@ -323,6 +323,14 @@ public sealed unsafe partial class LlamaModel : IDisposable
     /// rows are contiguous in the cache, so the loop streams them; scores come 8 keys at a time (8 FMA chains, one
     /// horizontal reduction per 8 keys), the softmax uses the vectorised exp, and the value sum keeps 8 accumulators.
     /// </summary>
+    /// <summary>Rows t..t+m of one head's cache as floats: in place for an F32 cache, converted into <paramref name="buf"/> for F16.</summary>
+    private static float* CachedRows(byte* head, int t, int m, int hd, bool f16, float* buf)
+    {
+        if (!f16) return (float*)head + (long)t * hd;
+        Ops.HalfToFloat((ushort*)head + (long)t * hd, buf, m * hd);
+        return buf;
+    }
+
     private static void AttentionHeads(void* ctx, int index, int count)
     {
         var j = (AttentionJob*)ctx;
@@ -340,12 +348,7 @@ public sealed unsafe partial class LlamaModel : IDisposable
             for (int t = 0; t < n; t += AttentionChunk)
             {
                 int m = Math.Min(AttentionChunk, n - t);
-                float* rows = (float*)k + (long)t * hd;
-                if (f16)
-                {
-                    Ops.HalfToFloat((ushort*)k + (long)t * hd, buf, m * hd);
-                    rows = buf;
-                }
+                float* rows = CachedRows(k, t, m, hd, f16, buf);
                 for (int g = 0; g < group; g++)
                     Ops.Scores(j->Q + (h0 + g) * hd, rows, hd, m, j->Scale, j->Att + (long)(h0 + g) * j->AttStride + t);
             }
@@ -357,12 +360,7 @@ public sealed unsafe partial class LlamaModel : IDisposable
             for (int t = 0; t < n; t += AttentionChunk)
             {
                 int m = Math.Min(AttentionChunk, n - t);
-                float* rows = (float*)v + (long)t * hd;
-                if (f16)
-                {
-                    Ops.HalfToFloat((ushort*)v + (long)t * hd, buf, m * hd);
-                    rows = buf;
-                }
+                float* rows = CachedRows(v, t, m, hd, f16, buf);
                 for (int g = 0; g < group; g++)
                     Ops.WeightedSum(j->Att + (long)(h0 + g) * j->AttStride + t, rows, hd, m, j->Out + (h0 + g) * hd);
             }
