@@ -57,6 +57,7 @@ public sealed unsafe partial class LlamaModel : IDisposable
         _hb = p; p += ffN;
         _hb2 = p;
         _useQ8 = options.QuantizedActivations && weights.AnyIntegerKernel;
+        if (_useQ8 && options.InterleaveWeights) InterleavedMatrices = weights.Interleave(_pool);
         int maxCols = Math.Max(Math.Max(c.EmbeddingLength, c.QueryDim), c.FeedForwardLength);
         _qxBuffer = new NativeBuffer(_useQ8 ? (long)B * Q8Act.RowBytes((maxCols + 31) / 32 * 32) : 64);
         _qx = _qxBuffer.Pointer;
@@ -64,6 +65,9 @@ public sealed unsafe partial class LlamaModel : IDisposable
         _kvRowStride = (int)Round(c.HeadDim);
         _kvRows = new NativeBuffer(_kvF16 ? (long)threads * AttentionChunk * _kvRowStride * 4 : 64);
     }
+
+    /// <summary>Matrices copied at load into the 8-row interleaved form (<see cref="EngineOptions.InterleaveWeights"/>).</summary>
+    public int InterleavedMatrices { get; }
 
     /// <summary>Bytes per cached key or value element (2 for the F16 cache, 4 for F32).</summary>
     internal int KvElementBytes => _kvF16 ? 2 : 4;
@@ -411,6 +415,16 @@ public sealed unsafe partial class LlamaModel : IDisposable
         int per = (m.Rows + count - 1) / count;
         int start = index * per, end = Math.Min(m.Rows, start + per);
         int cols = m.Cols, rows = m.Rows, nb = job->B;
+        if (job->Xq != null && m.Packed != null)
+        {
+            // whole groups of 8 rows per thread
+            int groups = rows / Q4_0x8.GroupRows, gPer = (groups + count - 1) / count;
+            int g0 = Math.Min(groups, index * gPer), g1 = Math.Min(groups, g0 + gPer);
+            long stride = Q8Act.RowBytes(cols);
+            for (int g = g0; g < g1; g++)
+                Q4_0x8.Dot(m.Packed + g * m.PackedGroupBytes, job->Xq, stride, nb, job->Y + g * Q4_0x8.GroupRows, rows, cols);
+            return;
+        }
         if (job->Xq != null)
         {
             long stride = Q8Act.RowBytes(cols);

@@ -16,6 +16,8 @@ internal unsafe struct Matrix
     public delegate*<byte*, float*, int, float> Dot;                                   // float activations
     public delegate*<byte*, byte*, int, float> QDot;                                    // Q8 activations, or null
     public delegate*<byte*, byte*, long, int, float*, long, int, void> QDotMulti;       // Q8 activations, several tokens
+    public byte* Packed;    // the same rows interleaved in groups of 8 (Q4_0x8), or null: then Data is used
+    public long PackedGroupBytes;
 }
 
 /// <summary>Per-block weights: norms copied to native floats, matrices are views into the map.</summary>
@@ -54,6 +56,7 @@ internal sealed unsafe class LlamaWeights : IDisposable
         }
     }
     private NativeBuffer? _floats;
+    private readonly List<NativeBuffer> _packed = [];
 
     public static LlamaWeights Load(GgufFile f, out LlamaConfig config)
     {
@@ -149,5 +152,66 @@ internal sealed unsafe class LlamaWeights : IDisposable
         return r;
     }
 
-    public void Dispose() => _floats?.Dispose();
+    /// <summary>
+    /// Interleaves every Q4_0 matrix that <see cref="Q4_0x8"/> supports into native memory (split across the pool's
+    /// threads) and releases the file pages it was read from. A matrix with a non-finite scale stays as it is.
+    /// Returns the number of matrices interleaved.
+    /// </summary>
+    public int Interleave(WorkerPool pool)
+    {
+        int count = 0;
+        if (InterleaveOne(ref Output, pool)) count++;
+        foreach (ref LayerWeights L in Layers.AsSpan())
+        {
+            if (InterleaveOne(ref L.Q, pool)) count++;
+            if (InterleaveOne(ref L.K, pool)) count++;
+            if (InterleaveOne(ref L.V, pool)) count++;
+            if (InterleaveOne(ref L.O, pool)) count++;
+            if (InterleaveOne(ref L.Gate, pool)) count++;
+            if (InterleaveOne(ref L.Up, pool)) count++;
+            if (InterleaveOne(ref L.Down, pool)) count++;
+        }
+        return count;
+    }
+
+    private bool InterleaveOne(ref Matrix m, WorkerPool pool)
+    {
+        if (m.Packed != null || m.QDot == null || !Q4_0x8.Supports(m.Type, m.Rows, m.Cols)) return false;
+        long groupBytes = Q4_0x8.GroupBytes(m.Cols);
+        var buf = new NativeBuffer(groupBytes * (m.Rows / Q4_0x8.GroupRows), clear: false);
+        var job = new PackJob { Src = m.Data, RowBytes = m.RowBytes, Cols = m.Cols, Groups = m.Rows / Q4_0x8.GroupRows, Dst = buf.Pointer };
+        pool.Run(&PackGroups, &job);
+        if (job.NonFinite != 0)
+        {
+            buf.Dispose();
+            return false;
+        }
+        _packed.Add(buf);
+        MappedPages.Release(m.Data, m.RowBytes * m.Rows);
+        m.Packed = buf.Pointer;
+        m.PackedGroupBytes = groupBytes;
+        return true;
+    }
+
+    private struct PackJob
+    {
+        public byte* Src, Dst;
+        public long RowBytes;
+        public int Cols, Groups, NonFinite;
+    }
+
+    private static void PackGroups(void* ctx, int index, int count)
+    {
+        var j = (PackJob*)ctx;
+        int per = (j->Groups + count - 1) / count;
+        int g0 = Math.Min(j->Groups, index * per), g1 = Math.Min(j->Groups, g0 + per);
+        if (!Q4_0x8.Pack(j->Src, j->RowBytes, j->Cols, g0, g1, j->Dst)) Interlocked.Exchange(ref j->NonFinite, 1);
+    }
+
+    public void Dispose()
+    {
+        _floats?.Dispose();
+        foreach (var b in _packed) b.Dispose();
+        _packed.Clear();
+    }
 }

@@ -5,12 +5,12 @@ namespace TtEngine.Runtime;
 /// <summary>64-byte aligned native memory owned by a SafeHandle (scratch buffers and KV caches live outside the GC heap).</summary>
 internal sealed unsafe class NativeBuffer : SafeHandle
 {
-    public NativeBuffer(long bytes) : base(IntPtr.Zero, true)
+    public NativeBuffer(long bytes, bool clear = true) : base(IntPtr.Zero, true)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
         Bytes = bytes;
         void* p = NativeMemory.AlignedAlloc((nuint)Math.Max(bytes, 64), 64);
-        NativeMemory.Clear(p, (nuint)Math.Max(bytes, 64));
+        if (clear) NativeMemory.Clear(p, (nuint)Math.Max(bytes, 64));
         SetHandle((IntPtr)p);
     }
 
