@@ -116,6 +116,42 @@ public unsafe class QDotTests
         }
     }
 
+    /// <summary>The portable 128-bit kernels (used without AVX2) against the scalar reference and the multi-token wrappers.</summary>
+    [Theory]
+    [InlineData(GgmlType.Q4_0)]
+    [InlineData(GgmlType.Q8_0)]
+    public void Vector128Kernel_MatchesScalarReference(GgmlType type)
+    {
+        if (!System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated) return;
+        delegate*<byte*, byte*, int, float> kernel = type == GgmlType.Q4_0 ? &QDot.Q4_0V128 : &QDot.Q8_0V128;
+        delegate*<byte*, byte*, long, int, float*, long, int, void> multi = type == GgmlType.Q4_0 ? &QDot.Q4_0V128Multi : &QDot.Q8_0V128Multi;
+        foreach (int n in new[] { 32, 256, 2816 })
+        {
+            float[] wf0 = RandomFloats(n, n + 3, 0.05f);
+            byte[] w = Quants.Quantize(type, wf0);
+            float[] wf = Quants.Dequantize(type, w, n);
+            int stride = Q8Act.RowBytes(n);
+            var act = new byte[2 * stride];
+            var y = new float[2];
+            fixed (byte* pw = w) fixed (byte* pa = act) fixed (float* py = y)
+            {
+                for (int t = 0; t < 2; t++)
+                    fixed (float* px = RandomFloats(n, 9 * n + t)) Q8Act.Quantize(px, pa + t * stride, n);
+                multi(pw, pa, stride, 2, py, 1, n);
+                for (int t = 0; t < 2; t++)
+                {
+                    double want = QDot.Reference(type, pw, pa + t * stride, n);
+                    float* da = Q8Act.Scales(pa + t * stride, n);
+                    double norm = 0;
+                    for (int i = 0; i < n; i++) norm += Math.Abs(wf[i] * ((sbyte*)pa)[t * stride + i] * da[i / 32]);
+                    float got = kernel(pw, pa + t * stride, n);
+                    Assert.True(Math.Abs(got - want) <= 1e-5 * norm + 1e-6, $"{type} n={n}: {got} vs {want}");
+                    Assert.Equal(got, y[t]);
+                }
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(IntegerTypes))]
     public void MultiTokenKernel_MatchesSingle(GgmlType type)

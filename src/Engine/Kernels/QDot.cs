@@ -9,16 +9,23 @@ namespace TtEngine.Kernels;
 /// Integer-domain row · activation dot products: the weight row stays in its block format, the activation row is a
 /// <see cref="Q8Act"/> row, and each 32-element block is multiplied with AVX2 <c>vpmaddubsw</c> + <c>vpmaddwd</c>
 /// (Avx2.MultiplyAddAdjacent), converted to float once per block and scaled by d_w·d_a. Kernels exist for Q4_0, Q4_1,
-/// Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K; <see cref="Get"/> returns null for other types or when AVX2 is absent (chosen once, at model load),
-/// and the caller keeps the float-domain <see cref="Dot"/> path. <see cref="Reference"/> is the scalar definition.
+/// Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K. Without AVX2 + FMA, Q4_0 and Q8_0 get the portable 128-bit kernels
+/// (QDot.Vector128.cs). <see cref="Get"/> (chosen once, at model load) returns null for any other case, and the caller
+/// keeps the float-domain <see cref="Dot"/> path. <see cref="Reference"/> is the scalar definition.
 /// </summary>
 [System.Runtime.CompilerServices.SkipLocalsInit]
-public static unsafe class QDot
+public static unsafe partial class QDot
 {
     /// <summary>Single-row kernel: (weight row, Q8 activation row, n) → Σ w[i]·a[i].</summary>
     public static delegate*<byte*, byte*, int, float> Get(GgmlType type)
     {
-        if (!Avx2.IsSupported || !Fma.IsSupported) return null;
+        if (!Avx2.IsSupported || !Fma.IsSupported)
+            return !Vector128.IsHardwareAccelerated ? null : type switch
+            {
+                GgmlType.Q4_0 => &Q4_0V128,
+                GgmlType.Q8_0 => &Q8_0V128,
+                _ => null,
+            };
         return type switch
         {
             GgmlType.Q4_0 => &Q4_0,
@@ -39,7 +46,13 @@ public static unsafe class QDot
     /// </summary>
     public static delegate*<byte*, byte*, long, int, float*, long, int, void> GetMulti(GgmlType type)
     {
-        if (!Avx2.IsSupported || !Fma.IsSupported) return null;
+        if (!Avx2.IsSupported || !Fma.IsSupported)
+            return !Vector128.IsHardwareAccelerated ? null : type switch
+            {
+                GgmlType.Q4_0 => &Q4_0V128Multi,
+                GgmlType.Q8_0 => &Q8_0V128Multi,
+                _ => null,
+            };
         return type switch
         {
             GgmlType.Q4_0 => &Q4_0Multi,
