@@ -21,10 +21,11 @@ public static unsafe class Q4_0x8
     /// <summary>Rows per interleaved group.</summary>
     public const int GroupRows = 8;
 
-    private const int BlockBytes = 144;
+    private const int BlockBytes = 144; // 8 × (2-byte scale + 16 quant bytes)
+
     // Software prefetch this far ahead of the block being read: the hardware prefetcher alone left decode at ~8 GB/s of a
     // 14.5 GB/s machine (it restarts at every 4 KiB page); 2-3 KiB ahead reached ~12 GB/s (measured with 604 MB matrices).
-    private const int PrefetchDistance = 3072; // 8 × (2-byte scale + 16 quant bytes)
+    internal const int PrefetchDistance = 3072;
 
     /// <summary>True when a matrix of this shape and type can be packed and multiplied here (AVX2 + FMA, rows a multiple of 8).</summary>
     public static bool Supports(Tensors.GgmlType type, int rows, int cols) =>
@@ -66,7 +67,7 @@ public static unsafe class Q4_0x8
 
     /// <summary>Prefetches the 144 bytes of one block (three cache lines; reading past the matrix is harmless for a prefetch).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Prefetch(byte* p)
+    internal static void Prefetch(byte* p)
     {
         Sse.Prefetch0(p);
         Sse.Prefetch0(p + 64);
@@ -75,7 +76,7 @@ public static unsafe class Q4_0x8
 
     /// <summary>The 8 halves at <paramref name="p"/> as floats (exact for finite values, subnormals included).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Halves(byte* p)
+    internal static Vector256<float> Halves(byte* p)
     {
         var h = Avx2.ConvertToVector256Int32(Vector128.Load((ushort*)p));
         var mag = Avx2.ShiftLeftLogical(h & Vector256.Create(0x7FFF), 13).AsSingle() * Vector256.Create(5.192296858534828e33f); // 2^112

@@ -27,8 +27,9 @@ public sealed class EngineOptions
     public KvCacheType KvCacheType { get; init; } = KvCacheType.F16;
 
     /// <summary>
-    /// Copy Q4_0 matrices once, at load, into the 8-row interleaved form of <see cref="Kernels.Q4_0x8"/> (default; same
-    /// size as the file's matrices, whose mapped pages are then released, so resident memory does not grow). Decode
+    /// Copy Q4_0 and Q4_K matrices once, at load, into the 8-row interleaved forms of <see cref="Kernels.Q4_0x8"/> and
+    /// <see cref="Kernels.Q4_Kx8"/> (default; the same size as the file's matrices, 2.8% more for Q4_K, whose mapped pages
+    /// are then released, so resident memory does not grow). Decode
     /// then costs far fewer instructions per weight byte. Needs <see cref="QuantizedActivations"/> and AVX2; false keeps
     /// every matrix mapped from the file and multiplied row by row.
     /// </summary>

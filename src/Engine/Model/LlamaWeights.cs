@@ -16,8 +16,9 @@ internal unsafe struct Matrix
     public delegate*<byte*, float*, int, float> Dot;                                   // float activations
     public delegate*<byte*, byte*, int, float> QDot;                                    // Q8 activations, or null
     public delegate*<byte*, byte*, long, int, float*, long, int, void> QDotMulti;       // Q8 activations, several tokens
-    public byte* Packed;    // the same rows interleaved in groups of 8 (Q4_0x8), or null: then Data is used
+    public byte* Packed;    // the same rows interleaved in groups of 8 (Q4_0x8, Q4_Kx8), or null: then Data is used
     public long PackedGroupBytes;
+    public delegate*<byte*, byte*, long, int, float*, long, int, void> GroupDot;       // kernel over one packed group of 8 rows
 }
 
 /// <summary>Per-block weights: norms copied to native floats, matrices are views into the map.</summary>
@@ -153,7 +154,7 @@ internal sealed unsafe class LlamaWeights : IDisposable
     }
 
     /// <summary>
-    /// Interleaves every Q4_0 matrix that <see cref="Q4_0x8"/> supports into native memory (split across the pool's
+    /// Interleaves every Q4_0 / Q4_K matrix that <see cref="Q4_0x8"/> / <see cref="Q4_Kx8"/> supports into native memory (split across the pool's
     /// threads) and releases the file pages it was read from. A matrix with a non-finite scale stays as it is.
     /// Returns the number of matrices interleaved.
     /// </summary>
@@ -176,10 +177,28 @@ internal sealed unsafe class LlamaWeights : IDisposable
 
     private bool InterleaveOne(ref Matrix m, WorkerPool pool)
     {
-        if (m.Packed != null || m.QDot == null || !Q4_0x8.Supports(m.Type, m.Rows, m.Cols)) return false;
-        long groupBytes = Q4_0x8.GroupBytes(m.Cols);
+        if (m.Packed != null || m.QDot == null) return false;
+        long groupBytes;
+        delegate*<byte*, long, int, int, int, byte*, bool> pack;
+        delegate*<byte*, byte*, long, int, float*, long, int, void> kernel;
+        if (Q4_0x8.Supports(m.Type, m.Rows, m.Cols))
+        {
+            groupBytes = Q4_0x8.GroupBytes(m.Cols);
+            pack = &Q4_0x8.Pack;
+            kernel = &Q4_0x8.Dot;
+        }
+        else if (Q4_Kx8.Supports(m.Type, m.Rows, m.Cols))
+        {
+            groupBytes = Q4_Kx8.GroupBytes(m.Cols);
+            pack = &Q4_Kx8.Pack;
+            kernel = &Q4_Kx8.Dot;
+        }
+        else
+        {
+            return false;
+        }
         var buf = new NativeBuffer(groupBytes * (m.Rows / Q4_0x8.GroupRows), clear: false);
-        var job = new PackJob { Src = m.Data, RowBytes = m.RowBytes, Cols = m.Cols, Groups = m.Rows / Q4_0x8.GroupRows, Dst = buf.Pointer };
+        var job = new PackJob { Src = m.Data, RowBytes = m.RowBytes, Cols = m.Cols, Groups = m.Rows / Q4_0x8.GroupRows, Dst = buf.Pointer, Pack = pack };
         pool.Run(&PackGroups, &job);
         if (job.NonFinite != 0)
         {
@@ -190,6 +209,7 @@ internal sealed unsafe class LlamaWeights : IDisposable
         MappedPages.Release(m.Data, m.RowBytes * m.Rows);
         m.Packed = buf.Pointer;
         m.PackedGroupBytes = groupBytes;
+        m.GroupDot = kernel;
         return true;
     }
 
@@ -198,6 +218,7 @@ internal sealed unsafe class LlamaWeights : IDisposable
         public byte* Src, Dst;
         public long RowBytes;
         public int Cols, Groups, NonFinite;
+        public delegate*<byte*, long, int, int, int, byte*, bool> Pack;
     }
 
     private static void PackGroups(void* ctx, int index, int count)
@@ -205,7 +226,7 @@ internal sealed unsafe class LlamaWeights : IDisposable
         var j = (PackJob*)ctx;
         int per = (j->Groups + count - 1) / count;
         int g0 = Math.Min(j->Groups, index * per), g1 = Math.Min(j->Groups, g0 + per);
-        if (!Q4_0x8.Pack(j->Src, j->RowBytes, j->Cols, g0, g1, j->Dst)) Interlocked.Exchange(ref j->NonFinite, 1);
+        if (!j->Pack(j->Src, j->RowBytes, j->Cols, g0, g1, j->Dst)) Interlocked.Exchange(ref j->NonFinite, 1);
     }
 
     public void Dispose()

@@ -9,7 +9,7 @@ using TtEngine.Runtime;
 namespace Ttctl.Commands;
 
 /// <summary>
-/// `ttctl engine bench --gguf FILE [--threads T] [--pp 512] [--tg 128] [--json]`: prefill and decode speed of the built-in
+/// `ttctl engine bench --gguf FILE [--threads T] [--pp 512] [--tg 128] [--kv f16|f32] [--interleave on|off] [--json]`: prefill and decode speed of the built-in
 /// engine, peak RSS, allocations per decoded token, and — measured in the same run — the machine's streaming read
 /// bandwidth and the decode roofline (bandwidth ÷ bytes read per token).
 /// </summary>
@@ -23,14 +23,20 @@ internal static class EngineBenchCommand
         var tg = new Option<int>("--tg") { Description = "generated tokens (decode)", DefaultValueFactory = _ => 128 };
         var kv = new Option<string>("--kv") { Description = "KV cache element type: f16 (default) or f32", DefaultValueFactory = _ => "f16" };
         kv.AcceptOnlyFromAmong("f16", "f32");
+        var interleave = new Option<string>("--interleave")
+        {
+            Description = "on (default): Q4_0/Q4_K matrices copied at load into the 8-row interleaved form; off: multiplied row by row from the file",
+            DefaultValueFactory = _ => "on",
+        };
+        interleave.AcceptOnlyFromAmong("on", "off");
         var json = GlobalOptions.Json();
-        var cmd = new Command("bench", "Measure the built-in engine: prefill/decode tok/s, RSS, bandwidth roofline") { gguf, threads, pp, tg, kv, json };
+        var cmd = new Command("bench", "Measure the built-in engine: prefill/decode tok/s, RSS, bandwidth roofline") { gguf, threads, pp, tg, kv, interleave, json };
         cmd.SetAction((pr, ct) => Task.FromResult(Run(pr.GetValue(gguf)!, pr.GetValue(threads), pr.GetValue(pp), pr.GetValue(tg),
-            pr.GetValue(kv) == "f32" ? KvCacheType.F32 : KvCacheType.F16, pr.GetValue(json), ct)));
+            pr.GetValue(kv) == "f32" ? KvCacheType.F32 : KvCacheType.F16, pr.GetValue(interleave) != "off", pr.GetValue(json), ct)));
         return cmd;
     }
 
-    private static int Run(string path, int threads, int pp, int tg, KvCacheType kvCache, bool asJson, CancellationToken ct)
+    private static int Run(string path, int threads, int pp, int tg, KvCacheType kvCache, bool interleave, bool asJson, CancellationToken ct)
     {
         if (!File.Exists(path))
         {
@@ -42,7 +48,7 @@ internal static class EngineBenchCommand
             Console.Error.WriteLine("ttctl: --threads must be ≥ 0, --pp ≥ 1, --tg ≥ 2");
             return ExitCodes.Usage;
         }
-        if (!EngineCommand.TryLoad(path, threads, out var model, kvCache)) return ExitCodes.Usage;
+        if (!EngineCommand.TryLoad(path, threads, out var model, kvCache, interleave)) return ExitCodes.Usage;
         using (model)
         {
             if (pp + tg + 1 > model.Config.ContextLength)
@@ -100,6 +106,7 @@ internal static class EngineBenchCommand
                 w.WriteNumber("pp", pp);
                 w.WriteNumber("tg", tg);
                 w.WriteString("kv_cache", kvCache == KvCacheType.F32 ? "f32" : "f16");
+                w.WriteNumber("interleaved_matrices", model.InterleavedMatrices);
                 w.WriteNumber("prefill_tok_s", Math.Round(prefillTps, 2));
                 w.WriteNumber("decode_tok_s", Math.Round(decodeTps, 2));
                 w.WriteNumber("weight_bytes_per_token", weightBytes);
@@ -116,8 +123,8 @@ internal static class EngineBenchCommand
             }
             else
             {
-                Console.WriteLine(string.Format(inv, "model       {0} ({1}), threads {2}, KV cache {3}", Path.GetFileName(path), model.Config.Name, model.Threads,
-                    kvCache == KvCacheType.F32 ? "f32" : "f16"));
+                Console.WriteLine(string.Format(inv, "model       {0} ({1}), threads {2}, KV cache {3}, {4} matrices interleaved", Path.GetFileName(path),
+                    model.Config.Name, model.Threads, kvCache == KvCacheType.F32 ? "f32" : "f16", model.InterleavedMatrices));
                 Console.WriteLine(string.Format(inv, "prefill     pp{0}: {1:F2} tok/s", pp, prefillTps));
                 Console.WriteLine(string.Format(inv, "decode      tg{0}: {1:F2} tok/s ({2:F2} ms/token)", tg, decodeTps, 1000 / decodeTps));
                 Console.WriteLine(string.Format(inv, "bandwidth   {0:F2} GB/s read ({1} threads, measured now)", bandwidth / 1e9, model.Threads));

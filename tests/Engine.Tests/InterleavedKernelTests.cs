@@ -1,0 +1,160 @@
+using System.Runtime.CompilerServices;
+using TtEngine.Kernels;
+using TtEngine.Model;
+using TtEngine.Tensors;
+
+namespace TtEngine.Tests;
+
+/// <summary>The 8-row interleaved forms (Q4_0x8, Q4_Kx8): packing, kernels against the scalar reference, and a whole model with and without them.</summary>
+public unsafe class InterleavedKernelTests
+{
+    public static TheoryData<GgmlType> Types() => new() { GgmlType.Q4_0, GgmlType.Q4_K };
+
+    private static bool Supports(GgmlType type, int rows, int n) =>
+        type == GgmlType.Q4_0 ? Q4_0x8.Supports(type, rows, n) : Q4_Kx8.Supports(type, rows, n);
+
+    private static long GroupBytes(GgmlType type, int n) => type == GgmlType.Q4_0 ? Q4_0x8.GroupBytes(n) : Q4_Kx8.GroupBytes(n);
+
+    private static bool PackGroups(GgmlType type, byte* src, long rowBytes, int n, int g0, int g1, byte* dst) =>
+        type == GgmlType.Q4_0 ? Q4_0x8.Pack(src, rowBytes, n, g0, g1, dst) : Q4_Kx8.Pack(src, rowBytes, n, g0, g1, dst);
+
+    private static void GroupDot(GgmlType type, byte* group, byte* act, long actStride, int nTok, float* y, long yStride, int n)
+    {
+        if (type == GgmlType.Q4_0) Q4_0x8.Dot(group, act, actStride, nTok, y, yStride, n);
+        else Q4_Kx8.Dot(group, act, actStride, nTok, y, yStride, n);
+    }
+
+    private static float[] RandomFloats(int n, int seed, float scale)
+    {
+        var rng = new Random(seed);
+        var x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float)(rng.NextDouble() * 2 - 1) * scale * (i % 37 == 0 ? 4 : 1);
+        return x;
+    }
+
+    /// <summary>rows × n plain blocks, with a zero, a negative, a subnormal and the largest finite half among the scales (Q4_K: d and dmin).</summary>
+    private static byte[] Matrix(GgmlType type, int rows, int n, int seed)
+    {
+        byte[] w = Quants.Quantize(type, RandomFloats(rows * n, seed, 0.05f));
+        int bs = type == GgmlType.Q4_0 ? 18 : 144;
+        ushort[] special = [0x0000, 0x8400 | 0x0123, 0x0001, 0x03FF, 0x7BFF];
+        for (int i = 0; i < special.Length && i * 3 < w.Length / bs; i++)
+            Unsafe.WriteUnaligned(ref w[i * 3 * bs + 2 * (i % 2)], special[i]);
+        return w;
+    }
+
+    private static int RowBytes(GgmlType type, int n) => (int)GgmlTypeInfo.RowBytes(type, n);
+
+    private static byte[] Activations(int n, int tokens, int seed)
+    {
+        int stride = Q8Act.RowBytes(n);
+        var act = new byte[stride * tokens];
+        fixed (byte* pa = act)
+            for (int t = 0; t < tokens; t++)
+                fixed (float* px = RandomFloats(n, seed + t, 1f)) Q8Act.Quantize(px, pa + t * stride, n);
+        return act;
+    }
+
+    private static byte[] Pack(GgmlType type, byte[] w, int rows, int n)
+    {
+        var packed = new byte[GroupBytes(type, n) * (rows / 8)];
+        fixed (byte* pw = w) fixed (byte* pp = packed)
+            Assert.True(PackGroups(type, pw, RowBytes(type, n), n, 0, rows / 8, pp));
+        return packed;
+    }
+
+    [Theory]
+    [InlineData(GgmlType.Q4_0, 32)]
+    [InlineData(GgmlType.Q4_0, 256)]
+    [InlineData(GgmlType.Q4_0, 2816)]
+    [InlineData(GgmlType.Q4_K, 256)]
+    [InlineData(GgmlType.Q4_K, 2816)]
+    public void Every_row_and_token_matches_the_scalar_reference(GgmlType type, int n)
+    {
+        if (!Supports(type, 16, n)) return; // no AVX2: the plain kernels are used and tested elsewhere
+        const int rows = 16, tokens = 6; // 6 = one four-token pass and two single ones
+        byte[] w = Matrix(type, rows, n, n), packed = Pack(type, w, rows, n), act = Activations(n, tokens, 3 * n);
+        int stride = Q8Act.RowBytes(n), rowBytes = RowBytes(type, n);
+        var y = new float[tokens * rows];
+        fixed (byte* pw = w) fixed (byte* pp = packed) fixed (byte* pa = act) fixed (float* py = y)
+        {
+            for (int g = 0; g < rows / 8; g++) GroupDot(type, pp + g * GroupBytes(type, n), pa, stride, tokens, py + 8 * g, rows, n);
+            for (int t = 0; t < tokens; t++)
+                for (int r = 0; r < rows; r++)
+                {
+                    double want = QDot.Reference(type, pw + r * rowBytes, pa + t * stride, n);
+                    float[] wf = Quants.Dequantize(type, w.AsSpan(r * rowBytes, rowBytes).ToArray(), n);
+                    float* da = Q8Act.Scales(pa + t * stride, n);
+                    double norm = 0;
+                    for (int i = 0; i < n; i++) norm += Math.Abs(wf[i] * ((sbyte*)pa)[t * stride + i] * da[i / 32]);
+                    Assert.True(Math.Abs(y[t * rows + r] - want) <= 1e-5 * norm + 1e-30, $"{type} n={n} token {t} row {r}: {y[t * rows + r]} vs {want}");
+                }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void Four_token_pass_is_bit_identical_to_one_token_passes(GgmlType type)
+    {
+        if (!Supports(type, 8, 1024)) return;
+        const int n = 1024;
+        byte[] w = Matrix(type, 8, n, 5), packed = Pack(type, w, 8, n), act = Activations(n, 4, 50);
+        int stride = Q8Act.RowBytes(n);
+        var four = new float[32];
+        var one = new float[32];
+        fixed (byte* pp = packed) fixed (byte* pa = act) fixed (float* p4 = four) fixed (float* p1 = one)
+        {
+            GroupDot(type, pp, pa, stride, 4, p4, 8, n);
+            for (int t = 0; t < 4; t++) GroupDot(type, pp, pa + t * stride, stride, 1, p1 + 8 * t, 8, n);
+        }
+        Assert.Equal(one, four);
+    }
+
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void A_matrix_with_an_infinite_or_NaN_scale_is_not_packed(GgmlType type)
+    {
+        const int n = 512;
+        int bs = type == GgmlType.Q4_0 ? 18 : 144;
+        foreach (ushort bad in new ushort[] { 0x7C00, 0xFC00, 0x7E00 })
+            foreach (int at in type == GgmlType.Q4_0 ? new[] { 0 } : new[] { 0, 2 }) // Q4_K: d, then dmin
+            {
+                byte[] w = Matrix(type, 8, n, 9);
+                Unsafe.WriteUnaligned(ref w[5 * RowBytes(type, n) + bs + at], bad); // row 5, block 1
+                var packed = new byte[GroupBytes(type, n)];
+                fixed (byte* pw = w) fixed (byte* pp = packed) Assert.False(PackGroups(type, pw, RowBytes(type, n), n, 0, 1, pp));
+            }
+    }
+
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void Interleaved_model_gives_the_plain_models_logits(GgmlType type)
+    {
+        var shape = new Shape(Dim: 256, Heads: 4, KvHeads: 2, HeadDim: 64, Ff: 512, Layers: 2, Vocab: 320, Type: type, Context: 64);
+        string path = SyntheticModel.Write(shape, seed: 21);
+        try
+        {
+            using var packed = LlamaModel.Load(path, new EngineOptions { Threads = 2 });
+            using var plain = LlamaModel.Load(path, new EngineOptions { Threads = 2, InterleaveWeights = false });
+            using var exact = LlamaModel.Load(path, new EngineOptions { Threads = 2, QuantizedActivations = false });
+            Assert.Equal(0, plain.InterleavedMatrices);
+            if (Supports(type, 8, 256)) Assert.Equal(1 + 7 * shape.Layers, packed.InterleavedMatrices);
+            using Sequence a = packed.CreateSequence(64), b = plain.CreateSequence(64), e = exact.CreateSequence(64);
+            int[] prompt = [1, 17, 42, 99, 7, 250, 3, 64, 128]; // 9 tokens: four-token passes and a single one
+            Compare(a.Prefill(prompt).ToArray(), b.Prefill(prompt).ToArray(), e.Prefill(prompt).ToArray(), "prefill");
+            foreach (int tok in new[] { 5, 300, 11 }) Compare(a.Decode(tok).ToArray(), b.Decode(tok).ToArray(), e.Decode(tok).ToArray(), $"decode {tok}");
+        }
+        finally { File.Delete(path); }
+
+        // Both integer-domain models carry the Q8 activation rounding (the orders of summation differ, so an activation
+        // can round the other way): the interleaved one must be as close to the float-activation model as the plain one.
+        static void Compare(float[] packed, float[] plain, float[] exact, string what)
+        {
+            float scale = exact.Max(MathF.Abs);
+            float packedErr = packed.Zip(exact).Max(z => MathF.Abs(z.First - z.Second));
+            float plainErr = plain.Zip(exact).Max(z => MathF.Abs(z.First - z.Second));
+            Assert.True(packedErr <= 1.5f * plainErr + 1e-3f * scale, $"{what}: interleaved model off by {packedErr}, plain by {plainErr} (max |logit| {scale})");
+            Assert.True(packedErr <= 0.05f * scale, $"{what}: interleaved model off by {packedErr} (max |logit| {scale})");
+        }
+    }
+}
