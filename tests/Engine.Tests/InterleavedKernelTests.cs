@@ -8,21 +8,43 @@ namespace TtEngine.Tests;
 /// <summary>The 8-row interleaved forms (Q4_0x8, Q4_Kx8): packing, kernels against the scalar reference, and a whole model with and without them.</summary>
 public unsafe class InterleavedKernelTests
 {
-    public static TheoryData<GgmlType> Types() => new() { GgmlType.Q4_0, GgmlType.Q4_K };
+    public static TheoryData<GgmlType> Types() => new() { GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K };
 
-    private static bool Supports(GgmlType type, int rows, int n) =>
-        type == GgmlType.Q4_0 ? Q4_0x8.Supports(type, rows, n) : Q4_Kx8.Supports(type, rows, n);
+    private static bool Supports(GgmlType type, int rows, int n) => type switch
+    {
+        GgmlType.Q4_0 => Q4_0x8.Supports(type, rows, n),
+        GgmlType.Q4_K => Q4_Kx8.Supports(type, rows, n),
+        _ => Q6_Kx8.Supports(type, rows, n),
+    };
 
-    private static long GroupBytes(GgmlType type, int n) => type == GgmlType.Q4_0 ? Q4_0x8.GroupBytes(n) : Q4_Kx8.GroupBytes(n);
+    private static long GroupBytes(GgmlType type, int n) => type switch
+    {
+        GgmlType.Q4_0 => Q4_0x8.GroupBytes(n),
+        GgmlType.Q4_K => Q4_Kx8.GroupBytes(n),
+        _ => Q6_Kx8.GroupBytes(n),
+    };
 
-    private static bool PackGroups(GgmlType type, byte* src, long rowBytes, int n, int g0, int g1, byte* dst) =>
-        type == GgmlType.Q4_0 ? Q4_0x8.Pack(src, rowBytes, n, g0, g1, dst) : Q4_Kx8.Pack(src, rowBytes, n, g0, g1, dst);
+    private static bool PackGroups(GgmlType type, byte* src, long rowBytes, int n, int g0, int g1, byte* dst) => type switch
+    {
+        GgmlType.Q4_0 => Q4_0x8.Pack(src, rowBytes, n, g0, g1, dst),
+        GgmlType.Q4_K => Q4_Kx8.Pack(src, rowBytes, n, g0, g1, dst),
+        _ => Q6_Kx8.Pack(src, rowBytes, n, g0, g1, dst),
+    };
 
     private static void GroupDot(GgmlType type, byte* group, byte* act, long actStride, int nTok, float* y, long yStride, int n)
     {
         if (type == GgmlType.Q4_0) Q4_0x8.Dot(group, act, actStride, nTok, y, yStride, n);
-        else Q4_Kx8.Dot(group, act, actStride, nTok, y, yStride, n);
+        else if (type == GgmlType.Q4_K) Q4_Kx8.Dot(group, act, actStride, nTok, y, yStride, n);
+        else Q6_Kx8.Dot(group, act, actStride, nTok, y, yStride, n);
     }
+
+    /// <summary>Where a block's half-precision scales sit: Q4_0 d at 0, Q4_K d at 0 and dmin at 2, Q6_K d at 208.</summary>
+    private static (int Bytes, int[] Halves) Layout(GgmlType type) => type switch
+    {
+        GgmlType.Q4_0 => (18, [0]),
+        GgmlType.Q4_K => (144, [0, 2]),
+        _ => (210, [208]),
+    };
 
     private static float[] RandomFloats(int n, int seed, float scale)
     {
@@ -36,10 +58,10 @@ public unsafe class InterleavedKernelTests
     private static byte[] Matrix(GgmlType type, int rows, int n, int seed)
     {
         byte[] w = Quants.Quantize(type, RandomFloats(rows * n, seed, 0.05f));
-        int bs = type == GgmlType.Q4_0 ? 18 : 144;
+        var (bs, halves) = Layout(type);
         ushort[] special = [0x0000, 0x8400 | 0x0123, 0x0001, 0x03FF, 0x7BFF];
         for (int i = 0; i < special.Length && i * 3 < w.Length / bs; i++)
-            Unsafe.WriteUnaligned(ref w[i * 3 * bs + 2 * (i % 2)], special[i]);
+            Unsafe.WriteUnaligned(ref w[i * 3 * bs + halves[i % halves.Length]], special[i]);
         return w;
     }
 
@@ -69,6 +91,8 @@ public unsafe class InterleavedKernelTests
     [InlineData(GgmlType.Q4_0, 2816)]
     [InlineData(GgmlType.Q4_K, 256)]
     [InlineData(GgmlType.Q4_K, 2816)]
+    [InlineData(GgmlType.Q6_K, 256)]
+    [InlineData(GgmlType.Q6_K, 2816)]
     public void Every_row_and_token_matches_the_scalar_reference(GgmlType type, int n)
     {
         if (!Supports(type, 16, n)) return; // no AVX2: the plain kernels are used and tested elsewhere
@@ -115,9 +139,9 @@ public unsafe class InterleavedKernelTests
     public void A_matrix_with_an_infinite_or_NaN_scale_is_not_packed(GgmlType type)
     {
         const int n = 512;
-        int bs = type == GgmlType.Q4_0 ? 18 : 144;
+        var (bs, halves) = Layout(type);
         foreach (ushort bad in new ushort[] { 0x7C00, 0xFC00, 0x7E00 })
-            foreach (int at in type == GgmlType.Q4_0 ? new[] { 0 } : new[] { 0, 2 }) // Q4_K: d, then dmin
+            foreach (int at in halves)
             {
                 byte[] w = Matrix(type, 8, n, 9);
                 Unsafe.WriteUnaligned(ref w[5 * RowBytes(type, n) + bs + at], bad); // row 5, block 1

@@ -1,0 +1,222 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using TtEngine.Tensors;
+
+namespace TtEngine.Kernels;
+
+/// <summary>
+/// Q6_K with 8 rows interleaved ("Q6_Kx8"), the <see cref="Q4_0x8"/> scheme for 6-bit super-blocks (the classifier of
+/// Q4_0 files, attn_v/ffn_down of Q4_K_M files).
+/// <para>
+/// Layout, per group of 8 rows, per 256-element super-block (1680 bytes, as the plain rows): <c>[d: 8 halves]</c> then,
+/// per 32-element block j, 208 bytes: <c>[sc: 16 bytes, row r's two 16-element scales at 2r, 2r+1][L: 4 × 32][H: 2 × 32]</c>.
+/// Piece c of L holds, at 4r+k, the low 4 bits of row r's elements 4c+k (low nibble) and 16+4c+k (high nibble); piece h
+/// of H holds, at 4r+k, the high 2 bits of elements 16h+4c+k at bits 2c..2c+1. So 3 loads give 8 vectors of 4 six-bit
+/// weights of each of 8 rows, and one <c>vpmaddubsw</c> against a 4-byte activation broadcast serves 8 rows.
+/// </para>
+/// Weights are used unsigned (u = q+32 ≤ 63: two products per int16 lane, pairs of pieces ≤ 32004), scaled per 16 elements
+/// with <c>vpmaddwd</c>, and the −32 is one correction per block: 32·(sc₀·Σa[0..15] + sc₁·Σa[16..31]).
+/// The one- and four-token kernels are bit-identical.
+/// </summary>
+public static unsafe class Q6_Kx8
+{
+    private const int SuperBytes = 1680;
+    private const int BlockBytes = 208;
+
+    /// <summary>True when a matrix of this shape and type can be packed and multiplied here.</summary>
+    public static bool Supports(GgmlType type, int rows, int cols) =>
+        Avx2.IsSupported && Fma.IsSupported && type == GgmlType.Q6_K && rows % Q4_0x8.GroupRows == 0 && cols % 256 == 0 && cols > 0;
+
+    /// <summary>Bytes of one packed group of 8 rows.</summary>
+    public static long GroupBytes(int cols) => (long)(cols / 256) * SuperBytes;
+
+    /// <summary>Interleaves groups [g0, g1) of a plain Q6_K matrix; false if a d is Inf or NaN (see <see cref="Q4_0x8.Pack"/>).</summary>
+    public static bool Pack(byte* src, long rowBytes, int cols, int g0, int g1, byte* dst)
+    {
+        int ns = cols / 256;
+        long gBytes = GroupBytes(cols);
+        bool finite = true;
+        byte* u = stackalloc byte[256];
+        for (int g = g0; g < g1; g++)
+        {
+            byte* rows0 = src + (long)g * Q4_0x8.GroupRows * rowBytes;
+            for (int i = 0; i < ns; i++)
+            {
+                byte* o = dst + g * gBytes + (long)i * SuperBytes;
+                for (int r = 0; r < Q4_0x8.GroupRows; r++)
+                {
+                    byte* blk = rows0 + r * rowBytes + i * 210;
+                    ushort d = Unsafe.ReadUnaligned<ushort>(blk + 208);
+                    finite &= (d & 0x7C00) != 0x7C00;
+                    Unsafe.WriteUnaligned(o + 2 * r, d);
+                    Unpack(blk, u);
+                    for (int j = 0; j < 8; j++)
+                    {
+                        byte* ob = o + 16 + j * BlockBytes;
+                        if (r == 0) new Span<byte>(ob + 144, 64).Clear(); // H bytes are ORed together row by row
+                        ob[2 * r] = blk[192 + 2 * j];
+                        ob[2 * r + 1] = blk[192 + 2 * j + 1];
+                        byte* e = u + 32 * j;
+                        for (int c = 0; c < 4; c++)
+                            for (int k = 0; k < 4; k++)
+                            {
+                                int lo = e[4 * c + k], hi = e[16 + 4 * c + k];
+                                ob[16 + 32 * c + 4 * r + k] = (byte)((lo & 0xF) | (hi & 0xF) << 4);
+                                ob[144 + 4 * r + k] |= (byte)((lo >> 4) << (2 * c));
+                                ob[176 + 4 * r + k] |= (byte)((hi >> 4) << (2 * c));
+                            }
+                    }
+                }
+            }
+        }
+        return finite;
+    }
+
+    /// <summary>The 256 unsigned 6-bit values (q+32) of one plain super-block, in element order.</summary>
+    private static void Unpack(byte* blk, byte* u)
+    {
+        for (int h = 0; h < 2; h++)
+        {
+            byte* ql = blk + 64 * h, qh = blk + 128 + 32 * h;
+            for (int l = 0; l < 32; l++)
+            {
+                u[128 * h + l] = (byte)((ql[l] & 0xF) | ((qh[l] & 3) << 4));
+                u[128 * h + l + 32] = (byte)((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
+                u[128 * h + l + 64] = (byte)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+                u[128 * h + l + 96] = (byte)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchSuper(byte* p)
+    {
+        for (int o = 0; o < SuperBytes; o += 64) Sse.Prefetch0(p + o);
+    }
+
+    /// <summary>int32 lane r = weights of piece c: low 4 bits from <paramref name="l"/> (already masked), high 2 from bits 2c of <paramref name="h"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Weights(Vector256<byte> l, Vector256<byte> h, int c)
+    {
+        var m = Vector256.Create((byte)0x30);
+        var hi = c switch
+        {
+            0 => Avx2.ShiftLeftLogical(h.AsUInt16(), 4).AsByte(),
+            1 => Avx2.ShiftLeftLogical(h.AsUInt16(), 2).AsByte(),
+            2 => h,
+            _ => Avx2.ShiftRightLogical(h.AsUInt16(), 2).AsByte(),
+        };
+        return l | (hi & m);
+    }
+
+    /// <summary>The 8 unsigned weight vectors of one block: w[c] (elements 4c..4c+3) and w[4+c] (elements 16+4c..).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BlockWeights(byte* b, out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
+        out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7)
+    {
+        var m = Vector256.Create((byte)0x0F);
+        Vector256<byte> l0 = Vector256.Load(b + 16), l1 = Vector256.Load(b + 48), l2 = Vector256.Load(b + 80), l3 = Vector256.Load(b + 112);
+        Vector256<byte> h0 = Vector256.Load(b + 144), h1 = Vector256.Load(b + 176);
+        w0 = Weights(l0 & m, h0, 0);
+        w1 = Weights(l1 & m, h0, 1);
+        w2 = Weights(l2 & m, h0, 2);
+        w3 = Weights(l3 & m, h0, 3);
+        w4 = Weights(Avx2.ShiftRightLogical(l0.AsUInt16(), 4).AsByte() & m, h1, 0);
+        w5 = Weights(Avx2.ShiftRightLogical(l1.AsUInt16(), 4).AsByte() & m, h1, 1);
+        w6 = Weights(Avx2.ShiftRightLogical(l2.AsUInt16(), 4).AsByte() & m, h1, 2);
+        w7 = Weights(Avx2.ShiftRightLogical(l3.AsUInt16(), 4).AsByte() & m, h1, 3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> Mul(Vector256<byte> w, byte* a) => Avx2.MultiplyAddAdjacent(w, Vector256.Create(*(int*)a).AsSByte());
+
+    /// <summary>Both 16-element activation sums of a 32-block as one int32: Σa[0..15] in the low half, Σa[16..31] in the high.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> HalfSums(byte* a)
+    {
+        var s = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Vector256<byte>.One, Vector256.Load((sbyte*)a)), Vector256<short>.One);
+        s = Avx2.HorizontalAdd(s, s);
+        s = Avx2.HorizontalAdd(s, s); // lane 0 = Σ a[0..15], lane 4 = Σ a[16..31]
+        int lo = s.ToScalar(), hi = s.GetElement(4);
+        return Vector256.Create((lo & 0xFFFF) | (hi << 16)).AsInt16();
+    }
+
+    /// <summary>acc + d·da·(Σ sc·u·q − 32·(sc₀·S₀ + sc₁·S₁)) for one block of 8 rows (the same operations in both kernels).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Accumulate(Vector256<float> acc, Vector256<short> p0, Vector256<short> p1, Vector256<short> p2, Vector256<short> p3,
+        Vector256<short> scPairs, Vector256<short> sums, Vector256<float> d, float da)
+    {
+        var sc0 = Avx2.Shuffle(scPairs.AsByte(), Vector256.Create((byte)0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13, 0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13)).AsInt16();
+        var sc1 = Avx2.Shuffle(scPairs.AsByte(), Vector256.Create((byte)2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15, 2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15)).AsInt16();
+        var dot = (Avx2.MultiplyAddAdjacent(p0, sc0) + Avx2.MultiplyAddAdjacent(p1, sc0)) + (Avx2.MultiplyAddAdjacent(p2, sc1) + Avx2.MultiplyAddAdjacent(p3, sc1));
+        dot -= Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(scPairs, sums), 5);
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), d * Vector256.Create(da), acc);
+    }
+
+    /// <summary>y[t·yStride + r] = row r · act[t] for the 8 rows of <paramref name="group"/>, t &lt; nTok (four tokens per pass).</summary>
+    public static void Dot(byte* group, byte* act, long actStride, int nTok, float* y, long yStride, int n)
+    {
+        int t = 0;
+        for (; t + 4 <= nTok; t += 4) Dot4(group, act + t * actStride, actStride, y + t * yStride, yStride, n);
+        for (; t < nTok; t++) Dot1(group, act + t * actStride, y + t * yStride, n);
+    }
+
+    private static void Dot1(byte* group, byte* act, float* y, int n)
+    {
+        float* da = Q8Act.Scales(act, n);
+        var acc = Vector256<float>.Zero;
+        for (int i = 0; i < n / 256; i++)
+        {
+            byte* blk = group + (long)i * SuperBytes;
+            PrefetchSuper(blk + Q4_0x8.PrefetchDistance);
+            var d = Q4_0x8.Halves(blk);
+            for (int j = 0; j < 8; j++)
+            {
+                byte* b = blk + 16 + j * BlockBytes;
+                byte* a = act + 256 * i + 32 * j;
+                BlockWeights(b, out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7);
+                var scPairs = Avx2.ConvertToVector256Int16((sbyte*)b);
+                acc = Accumulate(acc, Mul(w0, a) + Mul(w1, a + 4), Mul(w2, a + 8) + Mul(w3, a + 12),
+                    Mul(w4, a + 16) + Mul(w5, a + 20), Mul(w6, a + 24) + Mul(w7, a + 28), scPairs, HalfSums(a), d, da[8 * i + j]);
+            }
+        }
+        Vector256.Store(acc, y);
+    }
+
+    private static void Dot4(byte* group, byte* act, long actStride, float* y, long yStride, int n)
+    {
+        byte* a1 = act + actStride, a2 = a1 + actStride, a3 = a2 + actStride;
+        float* da0 = Q8Act.Scales(act, n), da1 = Q8Act.Scales(a1, n), da2 = Q8Act.Scales(a2, n), da3 = Q8Act.Scales(a3, n);
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        for (int i = 0; i < n / 256; i++)
+        {
+            byte* blk = group + (long)i * SuperBytes;
+            PrefetchSuper(blk + Q4_0x8.PrefetchDistance);
+            var d = Q4_0x8.Halves(blk);
+            for (int j = 0; j < 8; j++)
+            {
+                byte* b = blk + 16 + j * BlockBytes;
+                int o = 256 * i + 32 * j, k = 8 * i + j;
+                BlockWeights(b, out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7);
+                var scPairs = Avx2.ConvertToVector256Int16((sbyte*)b);
+                byte* a = act + o;
+                acc0 = Accumulate(acc0, Mul(w0, a) + Mul(w1, a + 4), Mul(w2, a + 8) + Mul(w3, a + 12),
+                    Mul(w4, a + 16) + Mul(w5, a + 20), Mul(w6, a + 24) + Mul(w7, a + 28), scPairs, HalfSums(a), d, da0[k]);
+                a = a1 + o;
+                acc1 = Accumulate(acc1, Mul(w0, a) + Mul(w1, a + 4), Mul(w2, a + 8) + Mul(w3, a + 12),
+                    Mul(w4, a + 16) + Mul(w5, a + 20), Mul(w6, a + 24) + Mul(w7, a + 28), scPairs, HalfSums(a), d, da1[k]);
+                a = a2 + o;
+                acc2 = Accumulate(acc2, Mul(w0, a) + Mul(w1, a + 4), Mul(w2, a + 8) + Mul(w3, a + 12),
+                    Mul(w4, a + 16) + Mul(w5, a + 20), Mul(w6, a + 24) + Mul(w7, a + 28), scPairs, HalfSums(a), d, da2[k]);
+                a = a3 + o;
+                acc3 = Accumulate(acc3, Mul(w0, a) + Mul(w1, a + 4), Mul(w2, a + 8) + Mul(w3, a + 12),
+                    Mul(w4, a + 16) + Mul(w5, a + 20), Mul(w6, a + 24) + Mul(w7, a + 28), scPairs, HalfSums(a), d, da3[k]);
+            }
+        }
+        Vector256.Store(acc0, y);
+        Vector256.Store(acc1, y + yStride);
+        Vector256.Store(acc2, y + 2 * yStride);
+        Vector256.Store(acc3, y + 3 * yStride);
+    }
+}
