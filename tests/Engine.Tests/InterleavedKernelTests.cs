@@ -5,14 +5,15 @@ using TtEngine.Tensors;
 
 namespace TtEngine.Tests;
 
-/// <summary>The 8-row interleaved forms (Q4_0x8, Q4_Kx8): packing, kernels against the scalar reference, and a whole model with and without them.</summary>
+/// <summary>The 8-row interleaved forms (Q4_0x8, Q8_0x8, Q4_Kx8, Q6_Kx8): packing, kernels against the scalar reference, and a whole model with and without them.</summary>
 public unsafe class InterleavedKernelTests
 {
-    public static TheoryData<GgmlType> Types() => new() { GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K };
+    public static TheoryData<GgmlType> Types() => new() { GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K };
 
     private static bool Supports(GgmlType type, int rows, int n) => type switch
     {
         GgmlType.Q4_0 => Q4_0x8.Supports(type, rows, n),
+        GgmlType.Q8_0 => Q8_0x8.Supports(type, rows, n),
         GgmlType.Q4_K => Q4_Kx8.Supports(type, rows, n),
         _ => Q6_Kx8.Supports(type, rows, n),
     };
@@ -20,6 +21,7 @@ public unsafe class InterleavedKernelTests
     private static long GroupBytes(GgmlType type, int n) => type switch
     {
         GgmlType.Q4_0 => Q4_0x8.GroupBytes(n),
+        GgmlType.Q8_0 => Q8_0x8.GroupBytes(n),
         GgmlType.Q4_K => Q4_Kx8.GroupBytes(n),
         _ => Q6_Kx8.GroupBytes(n),
     };
@@ -27,6 +29,7 @@ public unsafe class InterleavedKernelTests
     private static bool PackGroups(GgmlType type, byte* src, long rowBytes, int n, int g0, int g1, byte* dst) => type switch
     {
         GgmlType.Q4_0 => Q4_0x8.Pack(src, rowBytes, n, g0, g1, dst),
+        GgmlType.Q8_0 => Q8_0x8.Pack(src, rowBytes, n, g0, g1, dst),
         GgmlType.Q4_K => Q4_Kx8.Pack(src, rowBytes, n, g0, g1, dst),
         _ => Q6_Kx8.Pack(src, rowBytes, n, g0, g1, dst),
     };
@@ -34,14 +37,16 @@ public unsafe class InterleavedKernelTests
     private static void GroupDot(GgmlType type, byte* group, byte* act, long actStride, int nTok, float* y, long yStride, int n)
     {
         if (type == GgmlType.Q4_0) Q4_0x8.Dot(group, act, actStride, nTok, y, yStride, n);
+        else if (type == GgmlType.Q8_0) Q8_0x8.Dot(group, act, actStride, nTok, y, yStride, n);
         else if (type == GgmlType.Q4_K) Q4_Kx8.Dot(group, act, actStride, nTok, y, yStride, n);
         else Q6_Kx8.Dot(group, act, actStride, nTok, y, yStride, n);
     }
 
-    /// <summary>Where a block's half-precision scales sit: Q4_0 d at 0, Q4_K d at 0 and dmin at 2, Q6_K d at 208.</summary>
+    /// <summary>Where a block's half-precision scales sit: Q4_0 and Q8_0 d at 0, Q4_K d at 0 and dmin at 2, Q6_K d at 208.</summary>
     private static (int Bytes, int[] Halves) Layout(GgmlType type) => type switch
     {
         GgmlType.Q4_0 => (18, [0]),
+        GgmlType.Q8_0 => (34, [0]),
         GgmlType.Q4_K => (144, [0, 2]),
         _ => (210, [208]),
     };
@@ -89,6 +94,8 @@ public unsafe class InterleavedKernelTests
     [InlineData(GgmlType.Q4_0, 32)]
     [InlineData(GgmlType.Q4_0, 256)]
     [InlineData(GgmlType.Q4_0, 2816)]
+    [InlineData(GgmlType.Q8_0, 32)]
+    [InlineData(GgmlType.Q8_0, 2816)]
     [InlineData(GgmlType.Q4_K, 256)]
     [InlineData(GgmlType.Q4_K, 2816)]
     [InlineData(GgmlType.Q6_K, 256)]

@@ -27,8 +27,8 @@ public sealed class EngineOptions
     public KvCacheType KvCacheType { get; init; } = KvCacheType.F16;
 
     /// <summary>
-    /// Copy Q4_0, Q4_K and Q6_K matrices once, at load, into the 8-row interleaved forms of <see cref="Kernels.Q4_0x8"/>,
-    /// <see cref="Kernels.Q4_Kx8"/> and <see cref="Kernels.Q6_Kx8"/> (default; the same size as the file's matrices, 2.8%
+    /// Copy Q4_0, Q8_0, Q4_K and Q6_K matrices once, at load, into the 8-row interleaved forms of <see cref="Kernels.Q4_0x8"/>,
+    /// <see cref="Kernels.Q8_0x8"/>, <see cref="Kernels.Q4_Kx8"/> and <see cref="Kernels.Q6_Kx8"/> (default; the same size as the file's matrices, 2.8%
     /// more for Q4_K, whose mapped pages
     /// are then released, so resident memory does not grow). Decode
     /// then costs far fewer instructions per weight byte. Needs <see cref="QuantizedActivations"/> and AVX2; false keeps

@@ -154,7 +154,7 @@ internal sealed unsafe class LlamaWeights : IDisposable
     }
 
     /// <summary>
-    /// Interleaves every Q4_0 / Q4_K / Q6_K matrix that <see cref="Q4_0x8"/> / <see cref="Q4_Kx8"/> / <see cref="Q6_Kx8"/> supports into native memory (split across the pool's
+    /// Interleaves every Q4_0 / Q8_0 / Q4_K / Q6_K matrix that <see cref="Q4_0x8"/> / <see cref="Q8_0x8"/> / <see cref="Q4_Kx8"/> / <see cref="Q6_Kx8"/> supports into native memory (split across the pool's
     /// threads) and releases the file pages it was read from. A matrix with a non-finite scale stays as it is.
     /// Returns the number of matrices interleaved.
     /// </summary>
@@ -192,6 +192,12 @@ internal sealed unsafe class LlamaWeights : IDisposable
             groupBytes = Q4_Kx8.GroupBytes(m.Cols);
             pack = &Q4_Kx8.Pack;
             kernel = &Q4_Kx8.Dot;
+        }
+        else if (Q8_0x8.Supports(m.Type, m.Rows, m.Cols))
+        {
+            groupBytes = Q8_0x8.GroupBytes(m.Cols);
+            pack = &Q8_0x8.Pack;
+            kernel = &Q8_0x8.Dot;
         }
         else if (Q6_Kx8.Supports(m.Type, m.Rows, m.Cols))
         {

@@ -25,7 +25,7 @@ internal static class EngineBenchCommand
         kv.AcceptOnlyFromAmong("f16", "f32");
         var interleave = new Option<string>("--interleave")
         {
-            Description = "on (default): Q4_0/Q4_K/Q6_K matrices copied at load into the 8-row interleaved form; off: multiplied row by row from the file",
+            Description = "on (default): Q4_0/Q8_0/Q4_K/Q6_K matrices copied at load into the 8-row interleaved form; off: multiplied row by row from the file",
             DefaultValueFactory = _ => "on",
         };
         interleave.AcceptOnlyFromAmong("on", "off");

@@ -1,0 +1,138 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using TtEngine.Tensors;
+
+namespace TtEngine.Kernels;
+
+/// <summary>
+/// Q8_0 with 8 rows interleaved ("Q8_0x8"), the <see cref="Q4_0x8"/> scheme for 8-bit blocks.
+/// <para>
+/// Layout, per group of 8 rows, per 32-element block (272 bytes, as 8 plain blocks): <c>[d: 8 halves][8 pieces × 32
+/// bytes]</c>, piece c holding row r's quants 4c..4c+3 at 4r..4r+3. One load is 4 weights of each of 8 rows; one
+/// <c>vpmaddubsw</c> of |w| against the activation broadcast given w's signs serves 8 rows. Two products already fill an
+/// int16 lane (127·127·2), so every piece is widened with <c>vpmaddwd</c> and summed in int32.
+/// </para>
+/// The one- and four-token kernels are bit-identical.
+/// </summary>
+public static unsafe class Q8_0x8
+{
+    private const int BlockBytes = 272;
+
+    /// <summary>True when a matrix of this shape and type can be packed and multiplied here.</summary>
+    public static bool Supports(GgmlType type, int rows, int cols) =>
+        Avx2.IsSupported && Fma.IsSupported && type == GgmlType.Q8_0 && rows % Q4_0x8.GroupRows == 0 && cols % 32 == 0 && cols > 0;
+
+    /// <summary>Bytes of one packed group of 8 rows.</summary>
+    public static long GroupBytes(int cols) => (long)(cols / 32) * BlockBytes;
+
+    /// <summary>Interleaves groups [g0, g1) of a plain Q8_0 matrix; false if a scale is Inf or NaN (see <see cref="Q4_0x8.Pack"/>).</summary>
+    public static bool Pack(byte* src, long rowBytes, int cols, int g0, int g1, byte* dst)
+    {
+        int nb = cols / 32;
+        long gBytes = GroupBytes(cols);
+        bool finite = true;
+        for (int g = g0; g < g1; g++)
+        {
+            byte* rows0 = src + (long)g * Q4_0x8.GroupRows * rowBytes;
+            for (int b = 0; b < nb; b++)
+            {
+                byte* o = dst + g * gBytes + (long)b * BlockBytes;
+                for (int r = 0; r < Q4_0x8.GroupRows; r++)
+                {
+                    byte* blk = rows0 + r * rowBytes + b * 34;
+                    ushort d = Unsafe.ReadUnaligned<ushort>(blk);
+                    finite &= (d & 0x7C00) != 0x7C00;
+                    Unsafe.WriteUnaligned(o + 2 * r, d);
+                    for (int c = 0; c < 8; c++)
+                        Unsafe.WriteUnaligned(o + 16 + 32 * c + 4 * r, Unsafe.ReadUnaligned<uint>(blk + 2 + 4 * c));
+                }
+            }
+        }
+        return finite;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchBlock(byte* p)
+    {
+        Sse.Prefetch0(p);
+        Sse.Prefetch0(p + 64);
+        Sse.Prefetch0(p + 128);
+        Sse.Prefetch0(p + 192);
+        Sse.Prefetch0(p + 256);
+    }
+
+    /// <summary>Σ over one piece: int32 lane r = Σ_k w[r][k]·a[k] for 4 weights of 8 rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Piece(Vector256<sbyte> w, Vector256<sbyte> abs, byte* a) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(abs.AsByte(), Avx2.Sign(Vector256.Create(*(int*)a).AsSByte(), w)), Vector256<short>.One);
+
+    /// <summary>y[t·yStride + r] = row r · act[t] for the 8 rows of <paramref name="group"/>, t &lt; nTok (four tokens per pass).</summary>
+    public static void Dot(byte* group, byte* act, long actStride, int nTok, float* y, long yStride, int n)
+    {
+        int t = 0;
+        for (; t + 4 <= nTok; t += 4) Dot4(group, act + t * actStride, actStride, y + t * yStride, yStride, n);
+        for (; t < nTok; t++) Dot1(group, act + t * actStride, y + t * yStride, n);
+    }
+
+    private static void Dot1(byte* group, byte* act, float* y, int n)
+    {
+        float* da = Q8Act.Scales(act, n);
+        var acc = Vector256<float>.Zero;
+        for (int b = 0; b < n / 32; b++)
+        {
+            byte* blk = group + (long)b * BlockBytes;
+            PrefetchBlock(blk + Q4_0x8.PrefetchDistance);
+            byte* a = act + 32 * b;
+            Vector256<int> s0 = default, s1 = default;
+            for (int c = 0; c < 8; c += 2)
+            {
+                var w0 = Vector256.Load((sbyte*)blk + 16 + 32 * c);
+                var w1 = Vector256.Load((sbyte*)blk + 48 + 32 * c);
+                s0 += Piece(w0, Avx2.Abs(w0).AsSByte(), a + 4 * c);
+                s1 += Piece(w1, Avx2.Abs(w1).AsSByte(), a + 4 * c + 4);
+            }
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0 + s1), Q4_0x8.Halves(blk) * Vector256.Create(da[b]), acc);
+        }
+        Vector256.Store(acc, y);
+    }
+
+    private static void Dot4(byte* group, byte* act, long actStride, float* y, long yStride, int n)
+    {
+        byte* a1 = act + actStride, a2 = a1 + actStride, a3 = a2 + actStride;
+        float* da0 = Q8Act.Scales(act, n), da1 = Q8Act.Scales(a1, n), da2 = Q8Act.Scales(a2, n), da3 = Q8Act.Scales(a3, n);
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        for (int b = 0; b < n / 32; b++)
+        {
+            byte* blk = group + (long)b * BlockBytes;
+            PrefetchBlock(blk + Q4_0x8.PrefetchDistance);
+            int o = 32 * b;
+            Vector256<int> p0 = default, p1 = default, p2 = default, p3 = default, q0 = default, q1 = default, q2 = default, q3 = default;
+            for (int c = 0; c < 8; c += 2)
+            {
+                var w0 = Vector256.Load((sbyte*)blk + 16 + 32 * c);
+                var w1 = Vector256.Load((sbyte*)blk + 48 + 32 * c);
+                var u0 = Avx2.Abs(w0).AsSByte();
+                var u1 = Avx2.Abs(w1).AsSByte();
+                int k = o + 4 * c;
+                p0 += Piece(w0, u0, act + k);
+                q0 += Piece(w1, u1, act + k + 4);
+                p1 += Piece(w0, u0, a1 + k);
+                q1 += Piece(w1, u1, a1 + k + 4);
+                p2 += Piece(w0, u0, a2 + k);
+                q2 += Piece(w1, u1, a2 + k + 4);
+                p3 += Piece(w0, u0, a3 + k);
+                q3 += Piece(w1, u1, a3 + k + 4);
+            }
+            var d = Q4_0x8.Halves(blk);
+            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0 + q0), d * Vector256.Create(da0[b]), acc0);
+            acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1 + q1), d * Vector256.Create(da1[b]), acc1);
+            acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p2 + q2), d * Vector256.Create(da2[b]), acc2);
+            acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p3 + q3), d * Vector256.Create(da3[b]), acc3);
+        }
+        Vector256.Store(acc0, y);
+        Vector256.Store(acc1, y + yStride);
+        Vector256.Store(acc2, y + 2 * yStride);
+        Vector256.Store(acc3, y + 3 * yStride);
+    }
+}
