@@ -10,37 +10,20 @@ public unsafe class InterleavedKernelTests
 {
     public static TheoryData<GgmlType> Types() => new() { GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K };
 
-    private static bool Supports(GgmlType type, int rows, int n) => type switch
-    {
-        GgmlType.Q4_0 => Q4_0x8.Supports(type, rows, n),
-        GgmlType.Q8_0 => Q8_0x8.Supports(type, rows, n),
-        GgmlType.Q4_K => Q4_Kx8.Supports(type, rows, n),
-        _ => Q6_Kx8.Supports(type, rows, n),
-    };
+    private static bool Supports(GgmlType type, int rows, int n) => RowGroups.TryGet(type, rows, n, out _);
 
-    private static long GroupBytes(GgmlType type, int n) => type switch
+    private static RowGroups Form(GgmlType type)
     {
-        GgmlType.Q4_0 => Q4_0x8.GroupBytes(n),
-        GgmlType.Q8_0 => Q8_0x8.GroupBytes(n),
-        GgmlType.Q4_K => Q4_Kx8.GroupBytes(n),
-        _ => Q6_Kx8.GroupBytes(n),
-    };
-
-    private static bool PackGroups(GgmlType type, byte* src, long rowBytes, int n, int g0, int g1, byte* dst) => type switch
-    {
-        GgmlType.Q4_0 => Q4_0x8.Pack(src, rowBytes, n, g0, g1, dst),
-        GgmlType.Q8_0 => Q8_0x8.Pack(src, rowBytes, n, g0, g1, dst),
-        GgmlType.Q4_K => Q4_Kx8.Pack(src, rowBytes, n, g0, g1, dst),
-        _ => Q6_Kx8.Pack(src, rowBytes, n, g0, g1, dst),
-    };
-
-    private static void GroupDot(GgmlType type, byte* group, byte* act, long actStride, int nTok, float* y, long yStride, int n)
-    {
-        if (type == GgmlType.Q4_0) Q4_0x8.Dot(group, act, actStride, nTok, y, yStride, n);
-        else if (type == GgmlType.Q8_0) Q8_0x8.Dot(group, act, actStride, nTok, y, yStride, n);
-        else if (type == GgmlType.Q4_K) Q4_Kx8.Dot(group, act, actStride, nTok, y, yStride, n);
-        else Q6_Kx8.Dot(group, act, actStride, nTok, y, yStride, n);
+        Assert.True(RowGroups.TryGet(type, 8, 256, out var form));
+        return form;
     }
+
+    private static long GroupBytes(GgmlType type, int n) => Form(type).GroupBytes(n);
+
+    private static bool PackGroups(GgmlType type, byte* src, long rowBytes, int n, int g0, int g1, byte* dst) => Form(type).Pack(src, rowBytes, n, g0, g1, dst);
+
+    private static void GroupDot(GgmlType type, byte* group, byte* act, long actStride, int nTok, float* y, long yStride, int n) =>
+        Form(type).Dot(group, act, actStride, nTok, y, yStride, n);
 
     /// <summary>Where a block's half-precision scales sit: Q4_0 and Q8_0 d at 0, Q4_K d at 0 and dmin at 2, Q6_K d at 208.</summary>
     private static (int Bytes, int[] Halves) Layout(GgmlType type) => type switch

@@ -18,18 +18,11 @@ namespace TtEngine.Kernels;
 /// </summary>
 public static unsafe class Q4_0x8
 {
-    /// <summary>Rows per interleaved group.</summary>
-    public const int GroupRows = 8;
-
     private const int BlockBytes = 144; // 8 × (2-byte scale + 16 quant bytes)
 
     // Software prefetch this far ahead of the block being read: the hardware prefetcher alone left decode at ~8 GB/s of a
     // 14.5 GB/s machine (it restarts at every 4 KiB page); 2-3 KiB ahead reached ~12 GB/s (measured with 604 MB matrices).
     internal const int PrefetchDistance = 3072;
-
-    /// <summary>True when a matrix of this shape and type can be packed and multiplied here (AVX2 + FMA, rows a multiple of 8).</summary>
-    public static bool Supports(Tensors.GgmlType type, int rows, int cols) =>
-        Avx2.IsSupported && Fma.IsSupported && type == Tensors.GgmlType.Q4_0 && rows % GroupRows == 0 && cols % 32 == 0 && cols > 0;
 
     /// <summary>Bytes of one packed group of 8 rows of <paramref name="cols"/> elements.</summary>
     public static long GroupBytes(int cols) => (long)(cols / 32) * BlockBytes;
@@ -47,11 +40,11 @@ public static unsafe class Q4_0x8
         for (int g = g0; g < g1; g++)
         {
             byte* outG = dst + g * gBytes;
-            byte* rows0 = src + (long)g * GroupRows * rowBytes;
+            byte* rows0 = src + (long)g * RowGroups.Rows * rowBytes;
             for (int b = 0; b < nb; b++)
             {
                 byte* o = outG + (long)b * BlockBytes;
-                for (int r = 0; r < GroupRows; r++)
+                for (int r = 0; r < RowGroups.Rows; r++)
                 {
                     byte* blk = rows0 + r * rowBytes + b * 18;
                     ushort d = Unsafe.ReadUnaligned<ushort>(blk);

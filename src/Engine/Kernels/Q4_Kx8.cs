@@ -22,10 +22,6 @@ public static unsafe class Q4_Kx8
     private const int SuperBytes = 1184;
     private const int QuantOffset = 160;
 
-    /// <summary>True when a matrix of this shape and type can be packed and multiplied here.</summary>
-    public static bool Supports(GgmlType type, int rows, int cols) =>
-        Avx2.IsSupported && Fma.IsSupported && type == GgmlType.Q4_K && rows % Q4_0x8.GroupRows == 0 && cols % 256 == 0 && cols > 0;
-
     /// <summary>Bytes of one packed group of 8 rows.</summary>
     public static long GroupBytes(int cols) => (long)(cols / 256) * SuperBytes;
 
@@ -37,11 +33,11 @@ public static unsafe class Q4_Kx8
         bool finite = true;
         for (int g = g0; g < g1; g++)
         {
-            byte* rows0 = src + (long)g * Q4_0x8.GroupRows * rowBytes;
+            byte* rows0 = src + (long)g * RowGroups.Rows * rowBytes;
             for (int i = 0; i < ns; i++)
             {
                 byte* o = dst + g * gBytes + (long)i * SuperBytes;
-                for (int r = 0; r < Q4_0x8.GroupRows; r++)
+                for (int r = 0; r < RowGroups.Rows; r++)
                 {
                     byte* blk = rows0 + r * rowBytes + i * 144;
                     ushort d = Unsafe.ReadUnaligned<ushort>(blk), dmin = Unsafe.ReadUnaligned<ushort>(blk + 2);

@@ -19,10 +19,6 @@ public static unsafe class Q8_0x8
 {
     private const int BlockBytes = 272;
 
-    /// <summary>True when a matrix of this shape and type can be packed and multiplied here.</summary>
-    public static bool Supports(GgmlType type, int rows, int cols) =>
-        Avx2.IsSupported && Fma.IsSupported && type == GgmlType.Q8_0 && rows % Q4_0x8.GroupRows == 0 && cols % 32 == 0 && cols > 0;
-
     /// <summary>Bytes of one packed group of 8 rows.</summary>
     public static long GroupBytes(int cols) => (long)(cols / 32) * BlockBytes;
 
@@ -34,11 +30,11 @@ public static unsafe class Q8_0x8
         bool finite = true;
         for (int g = g0; g < g1; g++)
         {
-            byte* rows0 = src + (long)g * Q4_0x8.GroupRows * rowBytes;
+            byte* rows0 = src + (long)g * RowGroups.Rows * rowBytes;
             for (int b = 0; b < nb; b++)
             {
                 byte* o = dst + g * gBytes + (long)b * BlockBytes;
-                for (int r = 0; r < Q4_0x8.GroupRows; r++)
+                for (int r = 0; r < RowGroups.Rows; r++)
                 {
                     byte* blk = rows0 + r * rowBytes + b * 34;
                     ushort d = Unsafe.ReadUnaligned<ushort>(blk);

@@ -418,12 +418,12 @@ public sealed unsafe partial class LlamaModel : IDisposable
         if (job->Xq != null && m.Packed != null)
         {
             // whole groups of 8 rows per thread
-            int groups = rows / Q4_0x8.GroupRows, gPer = (groups + count - 1) / count;
+            int groups = rows / RowGroups.Rows, gPer = (groups + count - 1) / count;
             int g0 = Math.Min(groups, index * gPer), g1 = Math.Min(groups, g0 + gPer);
             long stride = Q8Act.RowBytes(cols);
             var kernel = m.GroupDot;
             for (int g = g0; g < g1; g++)
-                kernel(m.Packed + g * m.PackedGroupBytes, job->Xq, stride, nb, job->Y + g * Q4_0x8.GroupRows, rows, cols);
+                kernel(m.Packed + g * m.PackedGroupBytes, job->Xq, stride, nb, job->Y + g * RowGroups.Rows, rows, cols);
             return;
         }
         if (job->Xq != null)

@@ -16,7 +16,7 @@ internal unsafe struct Matrix
     public delegate*<byte*, float*, int, float> Dot;                                   // float activations
     public delegate*<byte*, byte*, int, float> QDot;                                    // Q8 activations, or null
     public delegate*<byte*, byte*, long, int, float*, long, int, void> QDotMulti;       // Q8 activations, several tokens
-    public byte* Packed;    // the same rows interleaved in groups of 8 (Q4_0x8, Q4_Kx8), or null: then Data is used
+    public byte* Packed;    // the same rows interleaved in groups of 8 (RowGroups), or null: then Data is used
     public long PackedGroupBytes;
     public delegate*<byte*, byte*, long, int, float*, long, int, void> GroupDot;       // kernel over one packed group of 8 rows
 }
@@ -154,7 +154,7 @@ internal sealed unsafe class LlamaWeights : IDisposable
     }
 
     /// <summary>
-    /// Interleaves every Q4_0 / Q8_0 / Q4_K / Q6_K matrix that <see cref="Q4_0x8"/> / <see cref="Q8_0x8"/> / <see cref="Q4_Kx8"/> / <see cref="Q6_Kx8"/> supports into native memory (split across the pool's
+    /// Interleaves every matrix that has an 8-row interleaved form (<see cref="RowGroups"/>: Q4_0, Q8_0, Q4_K, Q6_K) into native memory (split across the pool's
     /// threads) and releases the file pages it was read from. A matrix with a non-finite scale stays as it is.
     /// Returns the number of matrices interleaved.
     /// </summary>
@@ -177,40 +177,10 @@ internal sealed unsafe class LlamaWeights : IDisposable
 
     private bool InterleaveOne(ref Matrix m, WorkerPool pool)
     {
-        if (m.Packed != null || m.QDot == null) return false;
-        long groupBytes;
-        delegate*<byte*, long, int, int, int, byte*, bool> pack;
-        delegate*<byte*, byte*, long, int, float*, long, int, void> kernel;
-        if (Q4_0x8.Supports(m.Type, m.Rows, m.Cols))
-        {
-            groupBytes = Q4_0x8.GroupBytes(m.Cols);
-            pack = &Q4_0x8.Pack;
-            kernel = &Q4_0x8.Dot;
-        }
-        else if (Q4_Kx8.Supports(m.Type, m.Rows, m.Cols))
-        {
-            groupBytes = Q4_Kx8.GroupBytes(m.Cols);
-            pack = &Q4_Kx8.Pack;
-            kernel = &Q4_Kx8.Dot;
-        }
-        else if (Q8_0x8.Supports(m.Type, m.Rows, m.Cols))
-        {
-            groupBytes = Q8_0x8.GroupBytes(m.Cols);
-            pack = &Q8_0x8.Pack;
-            kernel = &Q8_0x8.Dot;
-        }
-        else if (Q6_Kx8.Supports(m.Type, m.Rows, m.Cols))
-        {
-            groupBytes = Q6_Kx8.GroupBytes(m.Cols);
-            pack = &Q6_Kx8.Pack;
-            kernel = &Q6_Kx8.Dot;
-        }
-        else
-        {
-            return false;
-        }
-        var buf = new NativeBuffer(groupBytes * (m.Rows / Q4_0x8.GroupRows), clear: false);
-        var job = new PackJob { Src = m.Data, RowBytes = m.RowBytes, Cols = m.Cols, Groups = m.Rows / Q4_0x8.GroupRows, Dst = buf.Pointer, Pack = pack };
+        if (m.Packed != null || m.QDot == null || !RowGroups.TryGet(m.Type, m.Rows, m.Cols, out var form)) return false;
+        long groupBytes = form.GroupBytes(m.Cols);
+        var buf = new NativeBuffer(groupBytes * (m.Rows / RowGroups.Rows), clear: false);
+        var job = new PackJob { Src = m.Data, RowBytes = m.RowBytes, Cols = m.Cols, Groups = m.Rows / RowGroups.Rows, Dst = buf.Pointer, Pack = form.Pack };
         pool.Run(&PackGroups, &job);
         if (job.NonFinite != 0)
         {
@@ -221,7 +191,7 @@ internal sealed unsafe class LlamaWeights : IDisposable
         MappedPages.Release(m.Data, m.RowBytes * m.Rows);
         m.Packed = buf.Pointer;
         m.PackedGroupBytes = groupBytes;
-        m.GroupDot = kernel;
+        m.GroupDot = form.Dot;
         return true;
     }
 
