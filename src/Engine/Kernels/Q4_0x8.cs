@@ -20,10 +20,6 @@ public static unsafe class Q4_0x8
 {
     private const int BlockBytes = 144; // 8 × (2-byte scale + 16 quant bytes)
 
-    // Software prefetch this far ahead of the block being read: the hardware prefetcher alone left decode at ~8 GB/s of a
-    // 14.5 GB/s machine (it restarts at every 4 KiB page); 2-3 KiB ahead reached ~12 GB/s (measured with 604 MB matrices).
-    internal const int PrefetchDistance = 3072;
-
     /// <summary>Bytes of one packed group of 8 rows of <paramref name="cols"/> elements.</summary>
     public static long GroupBytes(int cols) => (long)(cols / 32) * BlockBytes;
 
@@ -32,49 +28,8 @@ public static unsafe class Q4_0x8
     /// (the packed matrix's start). Returns false, leaving the groups unusable, if a scale is Inf or NaN (the kernel's
     /// half→float conversion is exact for finite values only): the caller then keeps the plain kernels.
     /// </summary>
-    public static bool Pack(byte* src, long rowBytes, int cols, int g0, int g1, byte* dst)
-    {
-        int nb = cols / 32;
-        long gBytes = GroupBytes(cols);
-        bool finite = true;
-        for (int g = g0; g < g1; g++)
-        {
-            byte* outG = dst + g * gBytes;
-            byte* rows0 = src + (long)g * RowGroups.Rows * rowBytes;
-            for (int b = 0; b < nb; b++)
-            {
-                byte* o = outG + (long)b * BlockBytes;
-                for (int r = 0; r < RowGroups.Rows; r++)
-                {
-                    byte* blk = rows0 + r * rowBytes + b * 18;
-                    ushort d = Unsafe.ReadUnaligned<ushort>(blk);
-                    finite &= (d & 0x7C00) != 0x7C00;
-                    Unsafe.WriteUnaligned(o + 2 * r, d);
-                    for (int c = 0; c < 4; c++)
-                        Unsafe.WriteUnaligned(o + 16 + 32 * c + 4 * r, Unsafe.ReadUnaligned<uint>(blk + 2 + 4 * c));
-                }
-            }
-        }
-        return finite;
-    }
-
-    /// <summary>Prefetches the 144 bytes of one block (three cache lines; reading past the matrix is harmless for a prefetch).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Prefetch(byte* p)
-    {
-        Sse.Prefetch0(p);
-        Sse.Prefetch0(p + 64);
-        Sse.Prefetch0(p + 128);
-    }
-
-    /// <summary>The 8 halves at <paramref name="p"/> as floats (exact for finite values, subnormals included).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector256<float> Halves(byte* p)
-    {
-        var h = Avx2.ConvertToVector256Int32(Vector128.Load((ushort*)p));
-        var mag = Avx2.ShiftLeftLogical(h & Vector256.Create(0x7FFF), 13).AsSingle() * Vector256.Create(5.192296858534828e33f); // 2^112
-        return mag | Avx2.ShiftLeftLogical(h & Vector256.Create(0x8000), 16).AsSingle();
-    }
+    public static bool Pack(byte* src, long rowBytes, int cols, int g0, int g1, byte* dst) =>
+        RowGroups.PackScaleAndBytes(src, rowBytes, cols, g0, g1, dst, 18, 4);
 
     /// <summary>Σ over one block of 8 rows: int16 sums of u·q for the 8 rows (two int16 lanes per row).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -121,8 +76,8 @@ public static unsafe class Q4_0x8
         for (int b = 0; b < nb; b++)
         {
             byte* blk = group + (long)b * BlockBytes;
-            Prefetch(blk + PrefetchDistance);
-            acc = Accumulate(acc, BlockSums(blk + 16, (sbyte*)act + b * 32), Halves(blk), da[b], sa[b]);
+            RowGroups.Prefetch(blk + RowGroups.PrefetchDistance, BlockBytes);
+            acc = Accumulate(acc, BlockSums(blk + 16, (sbyte*)act + b * 32), RowGroups.Halves(blk), da[b], sa[b]);
         }
         Vector256.Store(acc, y);
     }
@@ -138,7 +93,7 @@ public static unsafe class Q4_0x8
         for (int b = 0; b < nb; b++)
         {
             byte* blk = group + (long)b * BlockBytes;
-            Prefetch(blk + PrefetchDistance);
+            RowGroups.Prefetch(blk + RowGroups.PrefetchDistance, BlockBytes);
             int o = b * 32;
             Vector256<short> p0 = default, p1 = default, p2 = default, p3 = default;
             Vector256<short> q0 = default, q1 = default, q2 = default, q3 = default;
@@ -157,7 +112,7 @@ public static unsafe class Q4_0x8
                 p3 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(a3 + k)).AsSByte());
                 q3 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(a3 + k + 16)).AsSByte());
             }
-            var dw = Halves(blk);
+            var dw = RowGroups.Halves(blk);
             acc0 = Accumulate(acc0, p0 + q0, dw, da0[b], sa0[b]);
             acc1 = Accumulate(acc1, p1 + q1, dw, da1[b], sa1[b]);
             acc2 = Accumulate(acc2, p2 + q2, dw, da2[b], sa2[b]);

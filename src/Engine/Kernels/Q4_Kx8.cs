@@ -62,12 +62,6 @@ public static unsafe class Q4_Kx8
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Bytes8(byte* p) => Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(p));
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PrefetchSuper(byte* p)
-    {
-        for (int o = 0; o < SuperBytes; o += 64) Sse.Prefetch0(p + o);
-    }
-
     /// <summary>acc + dsc·da·Σu·q − dm·sa for one sub-block of 8 rows (the same operations in both kernels).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Accumulate(Vector256<float> acc, Vector256<short> sums, Vector256<float> dsc, Vector256<float> dm, float da, float sa)
@@ -93,8 +87,8 @@ public static unsafe class Q4_Kx8
         for (int i = 0; i < n / 256; i++)
         {
             byte* blk = group + (long)i * SuperBytes;
-            PrefetchSuper(blk + Q4_0x8.PrefetchDistance);
-            Vector256<float> d = Q4_0x8.Halves(blk), dmin = Q4_0x8.Halves(blk + 16);
+            RowGroups.Prefetch(blk + RowGroups.PrefetchDistance, SuperBytes);
+            Vector256<float> d = RowGroups.Halves(blk), dmin = RowGroups.Halves(blk + 16);
             for (int p = 0; p < 4; p++)
             {
                 byte* q = blk + QuantOffset + 256 * p;
@@ -124,8 +118,8 @@ public static unsafe class Q4_Kx8
         for (int i = 0; i < n / 256; i++)
         {
             byte* blk = group + (long)i * SuperBytes;
-            PrefetchSuper(blk + Q4_0x8.PrefetchDistance);
-            Vector256<float> d = Q4_0x8.Halves(blk), dmin = Q4_0x8.Halves(blk + 16);
+            RowGroups.Prefetch(blk + RowGroups.PrefetchDistance, SuperBytes);
+            Vector256<float> d = RowGroups.Halves(blk), dmin = RowGroups.Halves(blk + 16);
             for (int p = 0; p < 4; p++)
             {
                 byte* q = blk + QuantOffset + 256 * p;

@@ -85,12 +85,6 @@ public static unsafe class Q6_Kx8
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PrefetchSuper(byte* p)
-    {
-        for (int o = 0; o < SuperBytes; o += 64) Sse.Prefetch0(p + o);
-    }
-
     /// <summary>int32 lane r = weights of piece c: low 4 bits from <paramref name="l"/> (already masked), high 2 from bits 2c of <paramref name="h"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<byte> Weights(Vector256<byte> l, Vector256<byte> h, int c)
@@ -165,8 +159,8 @@ public static unsafe class Q6_Kx8
         for (int i = 0; i < n / 256; i++)
         {
             byte* blk = group + (long)i * SuperBytes;
-            PrefetchSuper(blk + Q4_0x8.PrefetchDistance);
-            var d = Q4_0x8.Halves(blk);
+            RowGroups.Prefetch(blk + RowGroups.PrefetchDistance, SuperBytes);
+            var d = RowGroups.Halves(blk);
             for (int j = 0; j < 8; j++)
             {
                 byte* b = blk + 16 + j * BlockBytes;
@@ -188,8 +182,8 @@ public static unsafe class Q6_Kx8
         for (int i = 0; i < n / 256; i++)
         {
             byte* blk = group + (long)i * SuperBytes;
-            PrefetchSuper(blk + Q4_0x8.PrefetchDistance);
-            var d = Q4_0x8.Halves(blk);
+            RowGroups.Prefetch(blk + RowGroups.PrefetchDistance, SuperBytes);
+            var d = RowGroups.Halves(blk);
             for (int j = 0; j < 8; j++)
             {
                 byte* b = blk + 16 + j * BlockBytes;

@@ -23,40 +23,8 @@ public static unsafe class Q8_0x8
     public static long GroupBytes(int cols) => (long)(cols / 32) * BlockBytes;
 
     /// <summary>Interleaves groups [g0, g1) of a plain Q8_0 matrix; false if a scale is Inf or NaN (see <see cref="Q4_0x8.Pack"/>).</summary>
-    public static bool Pack(byte* src, long rowBytes, int cols, int g0, int g1, byte* dst)
-    {
-        int nb = cols / 32;
-        long gBytes = GroupBytes(cols);
-        bool finite = true;
-        for (int g = g0; g < g1; g++)
-        {
-            byte* rows0 = src + (long)g * RowGroups.Rows * rowBytes;
-            for (int b = 0; b < nb; b++)
-            {
-                byte* o = dst + g * gBytes + (long)b * BlockBytes;
-                for (int r = 0; r < RowGroups.Rows; r++)
-                {
-                    byte* blk = rows0 + r * rowBytes + b * 34;
-                    ushort d = Unsafe.ReadUnaligned<ushort>(blk);
-                    finite &= (d & 0x7C00) != 0x7C00;
-                    Unsafe.WriteUnaligned(o + 2 * r, d);
-                    for (int c = 0; c < 8; c++)
-                        Unsafe.WriteUnaligned(o + 16 + 32 * c + 4 * r, Unsafe.ReadUnaligned<uint>(blk + 2 + 4 * c));
-                }
-            }
-        }
-        return finite;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PrefetchBlock(byte* p)
-    {
-        Sse.Prefetch0(p);
-        Sse.Prefetch0(p + 64);
-        Sse.Prefetch0(p + 128);
-        Sse.Prefetch0(p + 192);
-        Sse.Prefetch0(p + 256);
-    }
+    public static bool Pack(byte* src, long rowBytes, int cols, int g0, int g1, byte* dst) =>
+        RowGroups.PackScaleAndBytes(src, rowBytes, cols, g0, g1, dst, 34, 8);
 
     /// <summary>Σ over one piece: int32 lane r = Σ_k w[r][k]·a[k] for 4 weights of 8 rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -78,7 +46,7 @@ public static unsafe class Q8_0x8
         for (int b = 0; b < n / 32; b++)
         {
             byte* blk = group + (long)b * BlockBytes;
-            PrefetchBlock(blk + Q4_0x8.PrefetchDistance);
+            RowGroups.Prefetch(blk + RowGroups.PrefetchDistance, BlockBytes);
             byte* a = act + 32 * b;
             Vector256<int> s0 = default, s1 = default;
             for (int c = 0; c < 8; c += 2)
@@ -88,7 +56,7 @@ public static unsafe class Q8_0x8
                 s0 += Piece(w0, Avx2.Abs(w0).AsSByte(), a + 4 * c);
                 s1 += Piece(w1, Avx2.Abs(w1).AsSByte(), a + 4 * c + 4);
             }
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0 + s1), Q4_0x8.Halves(blk) * Vector256.Create(da[b]), acc);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0 + s1), RowGroups.Halves(blk) * Vector256.Create(da[b]), acc);
         }
         Vector256.Store(acc, y);
     }
@@ -101,7 +69,7 @@ public static unsafe class Q8_0x8
         for (int b = 0; b < n / 32; b++)
         {
             byte* blk = group + (long)b * BlockBytes;
-            PrefetchBlock(blk + Q4_0x8.PrefetchDistance);
+            RowGroups.Prefetch(blk + RowGroups.PrefetchDistance, BlockBytes);
             int o = 32 * b;
             Vector256<int> p0 = default, p1 = default, p2 = default, p3 = default, q0 = default, q1 = default, q2 = default, q3 = default;
             for (int c = 0; c < 8; c += 2)
@@ -120,7 +88,7 @@ public static unsafe class Q8_0x8
                 p3 += Piece(w0, u0, a3 + k);
                 q3 += Piece(w1, u1, a3 + k + 4);
             }
-            var d = Q4_0x8.Halves(blk);
+            var d = RowGroups.Halves(blk);
             acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0 + q0), d * Vector256.Create(da0[b]), acc0);
             acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1 + q1), d * Vector256.Create(da1[b]), acc1);
             acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p2 + q2), d * Vector256.Create(da2[b]), acc2);

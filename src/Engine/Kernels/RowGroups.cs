@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using TtEngine.Tensors;
 
@@ -12,6 +14,10 @@ public unsafe struct RowGroups
 {
     /// <summary>Rows per interleaved group.</summary>
     public const int Rows = 8;
+
+    // Software prefetch this far ahead of the block being read: the hardware prefetcher alone left decode at ~8 GB/s of a
+    // 14.5 GB/s machine (it restarts at every 4 KiB page); 2-3 KiB ahead reached ~12 GB/s (measured with 604 MB matrices).
+    internal const int PrefetchDistance = 3072;
 
     /// <summary>Bytes of one packed group of 8 rows of <c>cols</c> elements.</summary>
     public delegate*<int, long> GroupBytes;
@@ -45,5 +51,51 @@ public unsafe struct RowGroups
             default:
                 return false;
         }
+    }
+
+    /// <summary>The 8 halves at <paramref name="p"/> as floats (exact for finite values, subnormals included).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Halves(byte* p)
+    {
+        var h = Avx2.ConvertToVector256Int32(Vector128.Load((ushort*)p));
+        var mag = Avx2.ShiftLeftLogical(h & Vector256.Create(0x7FFF), 13).AsSingle() * Vector256.Create(5.192296858534828e33f); // 2^112
+        return mag | Avx2.ShiftLeftLogical(h & Vector256.Create(0x8000), 16).AsSingle();
+    }
+
+    /// <summary>Prefetches the cache lines of [p, p+bytes) (past a matrix's end a prefetch is harmless).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Prefetch(byte* p, int bytes)
+    {
+        for (int o = 0; o < bytes; o += 64) Sse.Prefetch0(p + o);
+    }
+
+    /// <summary>
+    /// Packs formats whose 32-block is one half scale then <paramref name="pieces"/> × 4 quant bytes (Q4_0: 4, Q8_0: 8):
+    /// per block <c>[8 halves][pieces × 32 bytes]</c>, piece c holding row r's bytes 4c..4c+3 at 4r. False if a scale is
+    /// Inf or NaN (the kernels' half→float conversion is exact for finite values only).
+    /// </summary>
+    internal static bool PackScaleAndBytes(byte* src, long rowBytes, int cols, int g0, int g1, byte* dst, int blockBytes, int pieces)
+    {
+        int nb = cols / 32, outBlock = 16 + 32 * pieces;
+        long gBytes = (long)nb * outBlock;
+        bool finite = true;
+        for (int g = g0; g < g1; g++)
+        {
+            byte* rows0 = src + (long)g * Rows * rowBytes;
+            for (int b = 0; b < nb; b++)
+            {
+                byte* o = dst + g * gBytes + (long)b * outBlock;
+                for (int r = 0; r < Rows; r++)
+                {
+                    byte* blk = rows0 + r * rowBytes + b * blockBytes;
+                    ushort d = Unsafe.ReadUnaligned<ushort>(blk);
+                    finite &= (d & 0x7C00) != 0x7C00;
+                    Unsafe.WriteUnaligned(o + 2 * r, d);
+                    for (int c = 0; c < pieces; c++)
+                        Unsafe.WriteUnaligned(o + 16 + 32 * c + 4 * r, Unsafe.ReadUnaligned<uint>(blk + 2 + 4 * c));
+                }
+            }
+        }
+        return finite;
     }
 }
