@@ -33,11 +33,7 @@ public static unsafe class Q8_0x8
 
     /// <summary>y[t·yStride + r] = row r · act[t] for the 8 rows of <paramref name="group"/>, t &lt; nTok (four tokens per pass).</summary>
     public static void Dot(byte* group, byte* act, long actStride, int nTok, float* y, long yStride, int n)
-    {
-        int t = 0;
-        for (; t + 4 <= nTok; t += 4) Dot4(group, act + t * actStride, actStride, y + t * yStride, yStride, n);
-        for (; t < nTok; t++) Dot1(group, act + t * actStride, y + t * yStride, n);
-    }
+        => RowGroups.ByFours(&Dot4, &Dot1, group, act, actStride, nTok, y, yStride, n);
 
     private static void Dot1(byte* group, byte* act, float* y, int n)
     {

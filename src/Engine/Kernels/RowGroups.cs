@@ -98,4 +98,13 @@ public unsafe struct RowGroups
         }
         return finite;
     }
+
+    /// <summary>Runs a form's four-token kernel over the tokens four at a time and its one-token kernel over the rest.</summary>
+    internal static void ByFours(delegate*<byte*, byte*, long, float*, long, int, void> dot4, delegate*<byte*, byte*, float*, int, void> dot1,
+        byte* group, byte* act, long actStride, int nTok, float* y, long yStride, int n)
+    {
+        int t = 0;
+        for (; t + 4 <= nTok; t += 4) dot4(group, act + t * actStride, actStride, y + t * yStride, yStride, n);
+        for (; t < nTok; t++) dot1(group, act + t * actStride, y + t * yStride, n);
+    }
 }
