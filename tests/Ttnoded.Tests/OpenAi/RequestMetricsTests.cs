@@ -59,14 +59,18 @@ public sealed class RequestMetricsTests
                 $$"""{"model":"{{InProcessNode.Model}}","prompt":"Once upon a time","max_tokens":10,"ignore_eos":true}""", Encoding.UTF8, "application/json"));
             Assert.True(resp.IsSuccessStatusCode, await resp.Content.ReadAsStringAsync());
         }
-        // The final state is observed off the dispatcher's thread: wait until the second request is recorded.
+        // The final state is observed off the dispatcher's thread: wait until the second request is recorded and the engine
+        // thread has published the KV gauge of the step that retired it (it does so at the end of that step, just after
+        // the request completes).
         string text = "";
-        for (int i = 0; i < 200 && !text.Contains("vllm:e2e_request_latency_seconds_count{model_name=\"stories260k\"} 2", StringComparison.Ordinal); i++)
+        var samples = new Dictionary<string, double>();
+        for (int i = 0; i < 200 && !(text.Contains("vllm:e2e_request_latency_seconds_count{model_name=\"stories260k\"} 2", StringComparison.Ordinal)
+            && samples.TryGetValue("vllm:kv_cache_usage_perc", out double kv) && kv == 0); i++)
         {
             if (i > 0) await Task.Delay(25);
             text = await node.Http.GetStringAsync("metrics");
+            samples = Flatten(text);
         }
-        var samples = Flatten(text);
         double Value(string series) => Assert.Contains(series, samples);
         const string L = "{model_name=\"stories260k\"}";
         foreach (string h in new[] { "vllm:time_to_first_token_seconds", "vllm:time_per_output_token_seconds", "vllm:e2e_request_latency_seconds", "vllm:request_queue_time_seconds" })
