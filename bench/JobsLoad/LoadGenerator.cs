@@ -19,7 +19,9 @@ public sealed record LoadReport(int Clients, double Seconds, long Accepted, long
 /// <summary>N clients, each with its own connection: submit a job, poll it once, repeat, until the time is up.</summary>
 public static class LoadGenerator
 {
-    public static async Task<LoadReport> RunAsync(string socket, string model, int clients, TimeSpan duration)
+    /// <param name="jobTokens">Tokens each job generates (past end-of-sequence): long jobs keep the queue full, so the
+    /// bound is reached however fast the engine is.</param>
+    public static async Task<LoadReport> RunAsync(string socket, string model, int clients, TimeSpan duration, int jobTokens = 1)
     {
         var submit = new List<double>[clients];
         var poll = new List<double>[clients];
@@ -38,7 +40,11 @@ public static class LoadGenerator
                 try
                 {
                     using var resp = await http.PostAsJsonAsync("api/v1/jobs",
-                        new JobSubmitRequest { Model = model, Prompt = "Once", MaxTokens = 1, Priority = i % 100 }, JobsJsonContext.Default.JobSubmitRequest);
+                        new JobSubmitRequest
+                        {
+                            Model = model, Prompt = "Once", MaxTokens = jobTokens, Priority = i % 100,
+                            Sampling = new SamplingOptions { IgnoreEos = true },
+                        }, JobsJsonContext.Default.JobSubmitRequest);
                     submit[i].Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
                     if (resp.StatusCode == HttpStatusCode.Created)
                     {
