@@ -57,7 +57,7 @@ internal sealed unsafe class LlamaWeights : IDisposable
         }
     }
     private NativeBuffer? _floats;
-    private readonly List<NativeBuffer> _packed = [];
+    private NativeBuffer? _arena; // the interleaved matrices, in decode order
 
     public static LlamaWeights Load(GgufFile f, out LlamaConfig config)
     {
@@ -158,38 +158,63 @@ internal sealed unsafe class LlamaWeights : IDisposable
     /// threads) and releases the file pages it was read from. A matrix with a non-finite scale stays as it is.
     /// Returns the number of matrices interleaved.
     /// </summary>
+    /// <remarks>
+    /// All of them go into one arena on transparent huge pages, in the order a decode step reads them (the classifier, then
+    /// layer by layer: a step ends with the classifier and the next one starts at layer 0), so the weight stream runs on
+    /// across matrix boundaries and takes one TLB miss per 2 MiB. The classifier, the largest matrix, is packed first:
+    /// packed last, its file pages and its copy would be resident on top of every other copy (+15% peak RSS on 1B).
+    /// </remarks>
     public int Interleave(WorkerPool pool)
     {
+        long total = 0;
+        VisitInArenaOrder((ref Matrix m) => total += ArenaSlot(ref m));
+        if (total == 0) return 0;
+        _arena = new NativeBuffer(total, clear: false, hugePages: true);
+        byte* next = _arena.Pointer;
         int count = 0;
-        if (InterleaveOne(ref Output, pool)) count++;
-        foreach (ref LayerWeights L in Layers.AsSpan())
+        VisitInArenaOrder((ref Matrix m) =>
         {
-            if (InterleaveOne(ref L.Q, pool)) count++;
-            if (InterleaveOne(ref L.K, pool)) count++;
-            if (InterleaveOne(ref L.V, pool)) count++;
-            if (InterleaveOne(ref L.O, pool)) count++;
-            if (InterleaveOne(ref L.Gate, pool)) count++;
-            if (InterleaveOne(ref L.Up, pool)) count++;
-            if (InterleaveOne(ref L.Down, pool)) count++;
-        }
+            long slot = ArenaSlot(ref m);
+            if (slot == 0) return;
+            if (InterleaveInto(ref m, next, pool)) count++;
+            else PageAdvice.Release(next, slot); // a refused matrix's half-written slot goes back as zero pages
+            next += slot;
+        });
         return count;
     }
 
-    private bool InterleaveOne(ref Matrix m, WorkerPool pool)
+    private delegate void MatrixVisitor(ref Matrix m);
+
+    private void VisitInArenaOrder(MatrixVisitor visit)
     {
-        if (m.Packed != null || m.QDot == null || !RowGroups.TryGet(m.Type, m.Rows, m.Cols, out var form)) return false;
-        long groupBytes = form.GroupBytes(m.Cols);
-        var buf = new NativeBuffer(groupBytes * (m.Rows / RowGroups.Rows), clear: false);
-        var job = new PackJob { Src = m.Data, RowBytes = m.RowBytes, Cols = m.Cols, Groups = m.Rows / RowGroups.Rows, Dst = buf.Pointer, Pack = form.Pack };
-        pool.Run(&PackGroups, &job);
-        if (job.NonFinite != 0)
+        visit(ref Output);
+        foreach (ref LayerWeights L in Layers.AsSpan())
         {
-            buf.Dispose();
-            return false;
+            visit(ref L.Q);
+            visit(ref L.K);
+            visit(ref L.V);
+            visit(ref L.O);
+            visit(ref L.Gate);
+            visit(ref L.Up);
+            visit(ref L.Down);
         }
-        _packed.Add(buf);
-        MappedPages.Release(m.Data, m.RowBytes * m.Rows);
-        m.Packed = buf.Pointer;
+    }
+
+    /// <summary>Arena bytes for this matrix's interleaved form (64-byte aligned), or 0 if it has none.</summary>
+    private static long ArenaSlot(ref Matrix m) =>
+        m.Packed == null && m.QDot != null && RowGroups.TryGet(m.Type, m.Rows, m.Cols, out var form)
+            ? (form.GroupBytes(m.Cols) * (m.Rows / RowGroups.Rows) + 63) / 64 * 64
+            : 0;
+
+    private static bool InterleaveInto(ref Matrix m, byte* dst, WorkerPool pool)
+    {
+        RowGroups.TryGet(m.Type, m.Rows, m.Cols, out var form);
+        long groupBytes = form.GroupBytes(m.Cols);
+        var job = new PackJob { Src = m.Data, RowBytes = m.RowBytes, Cols = m.Cols, Groups = m.Rows / RowGroups.Rows, Dst = dst, Pack = form.Pack };
+        pool.Run(&PackGroups, &job);
+        if (job.NonFinite != 0) return false;
+        PageAdvice.Release(m.Data, m.RowBytes * m.Rows);
+        m.Packed = dst;
         m.PackedGroupBytes = groupBytes;
         m.GroupDot = form.Dot;
         return true;
@@ -214,7 +239,7 @@ internal sealed unsafe class LlamaWeights : IDisposable
     public void Dispose()
     {
         _floats?.Dispose();
-        foreach (var b in _packed) b.Dispose();
-        _packed.Clear();
+        _arena?.Dispose();
+        _arena = null;
     }
 }

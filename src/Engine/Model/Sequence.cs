@@ -25,7 +25,7 @@ public sealed unsafe class Sequence : IDisposable
         var c = model.Config;
         Capacity = capacity;
         long kvBytes = checked((long)c.BlockCount * capacity * c.KvDim * model.KvElementBytes);
-        _kv = new NativeBuffer(checked(kvBytes * 2));
+        _kv = new NativeBuffer(checked(kvBytes * 2), hugePages: true); // attention streams it every token
         KeyCache = _kv.Pointer;
         ValueCache = _kv.Pointer + kvBytes;
         long Round(long n) => (n + 15) / 16 * 16; // keep every buffer 64-byte aligned
