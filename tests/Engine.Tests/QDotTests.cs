@@ -32,6 +32,14 @@ public unsafe class QDotTests
             Q8Act.QuantizeReference(px, pb, n);
             float* d = Q8Act.Scales(pb, n);
             for (int i = 0; i < n; i++) Assert.True(MathF.Abs(((sbyte*)pb)[i] * d[i / 32] - x[i]) <= d[i / 32] * 0.5f + 1e-6f);
+            int* h = Q8Act.HalfSums(pb, n);
+            for (int blk = 0; blk < n / 32; blk++)
+            {
+                int lo = 0, hi = 0;
+                for (int j = 0; j < 16; j++) { lo += ((sbyte*)pb)[32 * blk + j]; hi += ((sbyte*)pb)[32 * blk + 16 + j]; }
+                Assert.Equal(lo, (short)h[blk]);
+                Assert.Equal(hi, h[blk] >> 16);
+            }
         }
         Assert.Equal(b, a);
     }

@@ -72,7 +72,7 @@ public static unsafe class Q4_0x8
         for (int b = 0; b < nb; b++)
         {
             byte* blk = group + (long)b * BlockBytes;
-            RowGroups.Prefetch(blk + RowGroups.PrefetchDistance, BlockBytes);
+            StreamPrefetch.Ahead(blk, BlockBytes);
             acc = Accumulate(acc, BlockSums(blk + 16, (sbyte*)act + b * 32), RowGroups.Halves(blk), da[b], sa[b]);
         }
         Vector256.Store(acc, y);
@@ -89,7 +89,7 @@ public static unsafe class Q4_0x8
         for (int b = 0; b < nb; b++)
         {
             byte* blk = group + (long)b * BlockBytes;
-            RowGroups.Prefetch(blk + RowGroups.PrefetchDistance, BlockBytes);
+            StreamPrefetch.Ahead(blk, BlockBytes);
             int o = b * 32;
             Vector256<short> p0 = default, p1 = default, p2 = default, p3 = default;
             Vector256<short> q0 = default, q1 = default, q2 = default, q3 = default;

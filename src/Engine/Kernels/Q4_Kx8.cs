@@ -83,7 +83,7 @@ public static unsafe class Q4_Kx8
         for (int i = 0; i < n / 256; i++)
         {
             byte* blk = group + (long)i * SuperBytes;
-            RowGroups.Prefetch(blk + RowGroups.PrefetchDistance, SuperBytes);
+            StreamPrefetch.Ahead(blk, SuperBytes);
             Vector256<float> d = RowGroups.Halves(blk), dmin = RowGroups.Halves(blk + 16);
             for (int p = 0; p < 4; p++)
             {
@@ -114,7 +114,7 @@ public static unsafe class Q4_Kx8
         for (int i = 0; i < n / 256; i++)
         {
             byte* blk = group + (long)i * SuperBytes;
-            RowGroups.Prefetch(blk + RowGroups.PrefetchDistance, SuperBytes);
+            StreamPrefetch.Ahead(blk, SuperBytes);
             Vector256<float> d = RowGroups.Halves(blk), dmin = RowGroups.Halves(blk + 16);
             for (int p = 0; p < 4; p++)
             {

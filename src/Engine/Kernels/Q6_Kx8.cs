@@ -121,16 +121,9 @@ public static unsafe class Q6_Kx8
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<short> Mul(Vector256<byte> w, byte* a) => Avx2.MultiplyAddAdjacent(w, Vector256.Create(*(int*)a).AsSByte());
 
-    /// <summary>Both 16-element activation sums of a 32-block as one int32: Σa[0..15] in the low half, Σa[16..31] in the high.</summary>
+    /// <summary>Both 16-element activation sums of block k in every int32 lane (<see cref="Q8Act.HalfSums"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<short> HalfSums(byte* a)
-    {
-        var s = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Vector256<byte>.One, Vector256.Load((sbyte*)a)), Vector256<short>.One);
-        s = Avx2.HorizontalAdd(s, s);
-        s = Avx2.HorizontalAdd(s, s); // lane 0 = Σ a[0..15], lane 4 = Σ a[16..31]
-        int lo = s.ToScalar(), hi = s.GetElement(4);
-        return Vector256.Create((lo & 0xFFFF) | (hi << 16)).AsInt16();
-    }
+    private static Vector256<short> HalfSums(int* h, int k) => Vector256.Create(h[k]).AsInt16();
 
     /// <summary>acc + d·da·(Σ sc·u·q − 32·(sc₀·S₀ + sc₁·S₁)) for one block of 8 rows (the same operations in both kernels).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -151,11 +144,12 @@ public static unsafe class Q6_Kx8
     private static void Dot1(byte* group, byte* act, float* y, int n)
     {
         float* da = Q8Act.Scales(act, n);
+        int* hs = Q8Act.HalfSums(act, n);
         var acc = Vector256<float>.Zero;
         for (int i = 0; i < n / 256; i++)
         {
             byte* blk = group + (long)i * SuperBytes;
-            RowGroups.Prefetch(blk + RowGroups.PrefetchDistance, SuperBytes);
+            StreamPrefetch.Ahead(blk, SuperBytes);
             var d = RowGroups.Halves(blk);
             for (int j = 0; j < 8; j++)
             {
@@ -164,7 +158,7 @@ public static unsafe class Q6_Kx8
                 BlockWeights(b, out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7);
                 var scPairs = Avx2.ConvertToVector256Int16((sbyte*)b);
                 acc = Accumulate(acc, Mul(w0, a) + Mul(w1, a + 4), Mul(w2, a + 8) + Mul(w3, a + 12),
-                    Mul(w4, a + 16) + Mul(w5, a + 20), Mul(w6, a + 24) + Mul(w7, a + 28), scPairs, HalfSums(a), d, da[8 * i + j]);
+                    Mul(w4, a + 16) + Mul(w5, a + 20), Mul(w6, a + 24) + Mul(w7, a + 28), scPairs, HalfSums(hs, 8 * i + j), d, da[8 * i + j]);
             }
         }
         Vector256.Store(acc, y);
@@ -174,11 +168,12 @@ public static unsafe class Q6_Kx8
     {
         byte* a1 = act + actStride, a2 = a1 + actStride, a3 = a2 + actStride;
         float* da0 = Q8Act.Scales(act, n), da1 = Q8Act.Scales(a1, n), da2 = Q8Act.Scales(a2, n), da3 = Q8Act.Scales(a3, n);
+        int* hs0 = Q8Act.HalfSums(act, n), hs1 = Q8Act.HalfSums(a1, n), hs2 = Q8Act.HalfSums(a2, n), hs3 = Q8Act.HalfSums(a3, n);
         Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         for (int i = 0; i < n / 256; i++)
         {
             byte* blk = group + (long)i * SuperBytes;
-            RowGroups.Prefetch(blk + RowGroups.PrefetchDistance, SuperBytes);
+            StreamPrefetch.Ahead(blk, SuperBytes);
             var d = RowGroups.Halves(blk);
             for (int j = 0; j < 8; j++)
             {
@@ -188,16 +183,16 @@ public static unsafe class Q6_Kx8
                 var scPairs = Avx2.ConvertToVector256Int16((sbyte*)b);
                 byte* a = act + o;
                 acc0 = Accumulate(acc0, Mul(w0, a) + Mul(w1, a + 4), Mul(w2, a + 8) + Mul(w3, a + 12),
-                    Mul(w4, a + 16) + Mul(w5, a + 20), Mul(w6, a + 24) + Mul(w7, a + 28), scPairs, HalfSums(a), d, da0[k]);
+                    Mul(w4, a + 16) + Mul(w5, a + 20), Mul(w6, a + 24) + Mul(w7, a + 28), scPairs, HalfSums(hs0, k), d, da0[k]);
                 a = a1 + o;
                 acc1 = Accumulate(acc1, Mul(w0, a) + Mul(w1, a + 4), Mul(w2, a + 8) + Mul(w3, a + 12),
-                    Mul(w4, a + 16) + Mul(w5, a + 20), Mul(w6, a + 24) + Mul(w7, a + 28), scPairs, HalfSums(a), d, da1[k]);
+                    Mul(w4, a + 16) + Mul(w5, a + 20), Mul(w6, a + 24) + Mul(w7, a + 28), scPairs, HalfSums(hs1, k), d, da1[k]);
                 a = a2 + o;
                 acc2 = Accumulate(acc2, Mul(w0, a) + Mul(w1, a + 4), Mul(w2, a + 8) + Mul(w3, a + 12),
-                    Mul(w4, a + 16) + Mul(w5, a + 20), Mul(w6, a + 24) + Mul(w7, a + 28), scPairs, HalfSums(a), d, da2[k]);
+                    Mul(w4, a + 16) + Mul(w5, a + 20), Mul(w6, a + 24) + Mul(w7, a + 28), scPairs, HalfSums(hs2, k), d, da2[k]);
                 a = a3 + o;
                 acc3 = Accumulate(acc3, Mul(w0, a) + Mul(w1, a + 4), Mul(w2, a + 8) + Mul(w3, a + 12),
-                    Mul(w4, a + 16) + Mul(w5, a + 20), Mul(w6, a + 24) + Mul(w7, a + 28), scPairs, HalfSums(a), d, da3[k]);
+                    Mul(w4, a + 16) + Mul(w5, a + 20), Mul(w6, a + 24) + Mul(w7, a + 28), scPairs, HalfSums(hs3, k), d, da3[k]);
             }
         }
         Vector256.Store(acc0, y);

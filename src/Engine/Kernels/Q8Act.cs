@@ -8,12 +8,15 @@ namespace TtEngine.Kernels;
 /// <summary>
 /// Activations quantized once per row for the integer-domain dot products (<see cref="QDot"/>): blocks of 32 with a float
 /// scale d = max|x|/127 and q = round-to-even(x·127/max|x|). Row layout (64-byte aligned stride <see cref="RowBytes"/>):
-/// <c>[q: n sbytes][d: n/32 floats][s: n/32 floats]</c> where s = d·Σq (the block's dequantized sum, used for weight offsets and mins).
+/// <c>[q: n sbytes][d: n/32 floats][s: n/32 floats][h: n/32 ints]</c> where s = d·Σq (the block's dequantized sum, used
+/// for weight offsets and mins) and h holds the integer sums of the block's halves, Σq[0..15] in its low 16 bits and
+/// Σq[16..31] in its high 16 bits (the Q6_K kernels' offset correction, computed here once per row instead of once per
+/// group of 8 weight rows).
 /// </summary>
 public static unsafe class Q8Act
 {
     /// <summary>Bytes of one quantized row of <paramref name="n"/> elements (n a multiple of 32), rounded up to 64.</summary>
-    public static int RowBytes(int n) => (n + 8 * (n / 32) + 63) & ~63;
+    public static int RowBytes(int n) => (n + 12 * (n / 32) + 63) & ~63;
 
     /// <summary>Scales of a quantized row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -22,6 +25,12 @@ public static unsafe class Q8Act
     /// <summary>Dequantized block sums of a quantized row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float* Sums(byte* row, int n) => (float*)(row + n) + n / 32;
+
+    /// <summary>Half-block integer sums of a quantized row (two int16 per block, see the class remarks).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int* HalfSums(byte* row, int n) => (int*)(Sums(row, n) + n / 32);
+
+    private static int PackHalves(int lo, int hi) => (lo & 0xFFFF) | (hi << 16);
 
     /// <summary>Quantizes x[n] into <paramref name="dst"/> (AVX2 when present, else the scalar reference; both give the same bytes).</summary>
     public static void Quantize(float* x, byte* dst, int n)
@@ -35,27 +44,31 @@ public static unsafe class Q8Act
     {
         Debug.Assert(n % 32 == 0);
         float* d = Scales(dst, n), s = Sums(dst, n);
+        int* h = HalfSums(dst, n);
         for (int b = 0; b < n / 32; b++)
         {
             float* xb = x + b * 32;
             float amax = 0;
             for (int j = 0; j < 32; j++) amax = MathF.Max(amax, MathF.Abs(xb[j]));
             float id = amax != 0 ? 127f / amax : 0f;
-            int sum = 0;
+            int lo = 0, hi = 0;
             for (int j = 0; j < 32; j++)
             {
                 int q = (int)MathF.Round(xb[j] * id, MidpointRounding.ToEven);
                 ((sbyte*)dst)[b * 32 + j] = (sbyte)q;
-                sum += q;
+                if (j < 16) lo += q;
+                else hi += q;
             }
             d[b] = amax / 127f;
-            s[b] = d[b] * sum;
+            s[b] = d[b] * (lo + hi);
+            h[b] = PackHalves(lo, hi);
         }
     }
 
     private static void QuantizeAvx2(float* x, byte* dst, int n)
     {
         float* d = Scales(dst, n), s = Sums(dst, n);
+        int* h = HalfSums(dst, n);
         var signMask = Vector256.Create(0x7FFFFFFF).AsSingle();
         var perm = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
         for (int b = 0; b < n / 32; b++)
@@ -75,9 +88,10 @@ public static unsafe class Q8Act
             var p23 = Avx2.PackSignedSaturate(i2, i3);
             var q = Avx2.PackSignedSaturate(p01, p23);
             Avx.Store((sbyte*)dst + b * 32, Avx2.PermuteVar8x32(q.AsInt32(), perm).AsSByte());
-            int sum = Vector256.Sum((i0 + i1) + (i2 + i3));
+            int lo = Vector256.Sum(i0 + i1), hi = Vector256.Sum(i2 + i3);
             d[b] = amax / 127f;
-            s[b] = d[b] * sum;
+            s[b] = d[b] * (lo + hi);
+            h[b] = PackHalves(lo, hi);
         }
     }
 }

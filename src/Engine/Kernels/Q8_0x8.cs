@@ -42,7 +42,7 @@ public static unsafe class Q8_0x8
         for (int b = 0; b < n / 32; b++)
         {
             byte* blk = group + (long)b * BlockBytes;
-            RowGroups.Prefetch(blk + RowGroups.PrefetchDistance, BlockBytes);
+            StreamPrefetch.Ahead(blk, BlockBytes);
             byte* a = act + 32 * b;
             Vector256<int> s0 = default, s1 = default;
             for (int c = 0; c < 8; c += 2)
@@ -65,7 +65,7 @@ public static unsafe class Q8_0x8
         for (int b = 0; b < n / 32; b++)
         {
             byte* blk = group + (long)b * BlockBytes;
-            RowGroups.Prefetch(blk + RowGroups.PrefetchDistance, BlockBytes);
+            StreamPrefetch.Ahead(blk, BlockBytes);
             int o = 32 * b;
             Vector256<int> p0 = default, p1 = default, p2 = default, p3 = default, q0 = default, q1 = default, q2 = default, q3 = default;
             for (int c = 0; c < 8; c += 2)

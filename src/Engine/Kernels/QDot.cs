@@ -88,16 +88,6 @@ public static unsafe partial class QDot
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> DotS(Vector256<sbyte> w, Vector256<sbyte> a) => DotU(Avx2.Abs(w), Avx2.Sign(a, w));
 
-    // Decode kernels prefetch this far ahead of the bytes they read: the hardware prefetcher alone restarts at every 4 KiB
-    // page and left single-token kernels well below the machine's read bandwidth (see Q4_0x8).
-    private const int Ahead = 3072;
-
-    /// <summary>Prefetches the cache lines of [p, p+bytes) (a prefetch past the matrix's end is harmless).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Prefetch(byte* p, int bytes)
-    {
-        for (int o = 0; o < bytes; o += 64) Sse.Prefetch0(p + o);
-    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float H(float* ht, byte* p) => ht[Unsafe.ReadUnaligned<ushort>(p)];
@@ -132,7 +122,7 @@ public static unsafe partial class QDot
         for (; b + 8 <= nb; b += 8)
         {
             byte* blk = row + b * 18;
-            Prefetch(blk + Ahead, 144);
+            StreamPrefetch.Ahead(blk, 144);
             var dw = Vector256.Create(H(ht, blk), H(ht, blk + 18), H(ht, blk + 36), H(ht, blk + 54),
                 H(ht, blk + 72), H(ht, blk + 90), H(ht, blk + 108), H(ht, blk + 126));
             Vector256.Store(dw * Vector256.Load(da + b), sc);
@@ -323,7 +313,7 @@ public static unsafe partial class QDot
         for (int b = 0; b < nb; b += 8)
         {
             byte* blk = row + b * bs;
-            Prefetch(blk + Ahead, 8 * bs);
+            StreamPrefetch.Ahead(blk, 8 * bs);
             int cnt = Math.Min(8, nb - b);
             Vector256<float> dw, ow, dav, sav;
             if (cnt == 8)
@@ -462,7 +452,7 @@ public static unsafe partial class QDot
         for (; b + 2 <= nb; b += 2)
         {
             byte* blk = row + b * 34;
-            Prefetch(blk + Ahead, 68);
+            StreamPrefetch.Ahead(blk, 68);
             acc0 = Fma.MultiplyAdd(DotS(Vector256.Load((sbyte*)blk + 2), Vector256.Load((sbyte*)act + b * 32)), Vector256.Create(H(ht, blk) * da[b]), acc0);
             acc1 = Fma.MultiplyAdd(DotS(Vector256.Load((sbyte*)blk + 36), Vector256.Load((sbyte*)act + b * 32 + 32)), Vector256.Create(H(ht, blk + 34) * da[b + 1]), acc1);
         }
@@ -567,7 +557,7 @@ public static unsafe partial class QDot
         for (int i = 0; i < n / 256; i++)
         {
             byte* blk = row + i * 144;
-            Prefetch(blk + Ahead, 144);
+            StreamPrefetch.Ahead(blk, 144);
             ScalesMinsK4(blk + 4, H(ht, blk), H(ht, blk + 2), out var dsc, out var dm);
             Vector256.Store(dsc * Vector256.Load(da + 8 * i), sc);
             mins = Fma.MultiplyAdd(dm, Vector256.Load(sa + 8 * i), mins);
@@ -685,7 +675,7 @@ public static unsafe partial class QDot
         for (int i = 0; i < n / 256; i++)
         {
             byte* blk = row + i * 176;
-            Prefetch(blk + Ahead, 176);
+            StreamPrefetch.Ahead(blk, 176);
             ScalesMinsK4(blk + 4, H(ht, blk), H(ht, blk + 2), out var dsc, out var dm);
             Vector256.Store(dsc * Vector256.Load(da + 8 * i), sc);
             mins = Fma.MultiplyAdd(dm, Vector256.Load(sa + 8 * i), mins);
@@ -802,7 +792,7 @@ public static unsafe partial class QDot
         for (int i = 0; i < n / 256; i++)
         {
             byte* blk = row + i * 210;
-            Prefetch(blk + Ahead, 210);
+            StreamPrefetch.Ahead(blk, 210);
             float d = H(ht, blk + 208);
             var scales = Avx2.ConvertToVector256Int16(Vector128.Load((sbyte*)(blk + 192))).AsInt32(); // 8 pairs (sc[2m], sc[2m+1])
             for (int h = 0; h < 2; h++)

@@ -15,10 +15,6 @@ public unsafe struct RowGroups
     /// <summary>Rows per interleaved group.</summary>
     public const int Rows = 8;
 
-    // Software prefetch this far ahead of the block being read: the hardware prefetcher alone left decode at ~8 GB/s of a
-    // 14.5 GB/s machine (it restarts at every 4 KiB page); 2-3 KiB ahead reached ~12 GB/s (measured with 604 MB matrices).
-    internal const int PrefetchDistance = 3072;
-
     /// <summary>Bytes of one packed group of 8 rows of <c>cols</c> elements.</summary>
     public delegate*<int, long> GroupBytes;
 
@@ -60,13 +56,6 @@ public unsafe struct RowGroups
         var h = Avx2.ConvertToVector256Int32(Vector128.Load((ushort*)p));
         var mag = Avx2.ShiftLeftLogical(h & Vector256.Create(0x7FFF), 13).AsSingle() * Vector256.Create(5.192296858534828e33f); // 2^112
         return mag | Avx2.ShiftLeftLogical(h & Vector256.Create(0x8000), 16).AsSingle();
-    }
-
-    /// <summary>Prefetches the cache lines of [p, p+bytes) (past a matrix's end a prefetch is harmless).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Prefetch(byte* p, int bytes)
-    {
-        for (int o = 0; o < bytes; o += 64) Sse.Prefetch0(p + o);
     }
 
     /// <summary>
