@@ -69,11 +69,22 @@ public static unsafe class Q4_0x8
         int nb = n / 32;
         float* da = Q8Act.Scales(act, n), sa = Q8Act.Sums(act, n);
         var acc = Vector256<float>.Zero;
-        for (int b = 0; b < nb; b++)
+        byte* blk = group;
+        sbyte* a = (sbyte*)act;
+        int b = 0;
+        // four blocks (576 bytes, 9 cache lines) per prefetch: a line is prefetched once, not 1.33 times as per block
+        for (; b + 4 <= nb; b += 4, blk += 4 * BlockBytes, a += 128)
         {
-            byte* blk = group + (long)b * BlockBytes;
+            StreamPrefetch.Ahead576(blk);
+            acc = Accumulate(acc, BlockSums(blk + 16, a), RowGroups.Halves(blk), da[b], sa[b]);
+            acc = Accumulate(acc, BlockSums(blk + BlockBytes + 16, a + 32), RowGroups.Halves(blk + BlockBytes), da[b + 1], sa[b + 1]);
+            acc = Accumulate(acc, BlockSums(blk + 2 * BlockBytes + 16, a + 64), RowGroups.Halves(blk + 2 * BlockBytes), da[b + 2], sa[b + 2]);
+            acc = Accumulate(acc, BlockSums(blk + 3 * BlockBytes + 16, a + 96), RowGroups.Halves(blk + 3 * BlockBytes), da[b + 3], sa[b + 3]);
+        }
+        for (; b < nb; b++, blk += BlockBytes, a += 32)
+        {
             StreamPrefetch.Ahead(blk, BlockBytes);
-            acc = Accumulate(acc, BlockSums(blk + 16, (sbyte*)act + b * 32), RowGroups.Halves(blk), da[b], sa[b]);
+            acc = Accumulate(acc, BlockSums(blk + 16, a), RowGroups.Halves(blk), da[b], sa[b]);
         }
         Vector256.Store(acc, y);
     }

@@ -149,11 +149,12 @@ public static unsafe class Q6_Kx8
         for (int i = 0; i < n / 256; i++)
         {
             byte* blk = group + (long)i * SuperBytes;
-            StreamPrefetch.Ahead(blk, SuperBytes);
+            StreamPrefetch.Ahead(blk, 16);
             var d = RowGroups.Halves(blk);
             for (int j = 0; j < 8; j++)
             {
                 byte* b = blk + 16 + j * BlockBytes;
+                StreamPrefetch.Ahead(b, BlockBytes); // per block: a loop over the super-block's 27 lines costs more than it saves
                 byte* a = act + 256 * i + 32 * j;
                 BlockWeights(b, out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7);
                 var scPairs = Avx2.ConvertToVector256Int16((sbyte*)b);

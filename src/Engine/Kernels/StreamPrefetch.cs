@@ -21,15 +21,31 @@ internal static unsafe class StreamPrefetch
     /// <summary>Bytes ahead of the read position for the L2 prefetch.</summary>
     public const int L2Ahead = 12288;
 
+    /// <summary>
+    /// <see cref="Ahead"/> for 576 bytes (four Q4_0x8 blocks, 9 lines), unrolled by hand: the AOT compiler keeps a loop of
+    /// nine as a loop, and its counter and address arithmetic cost as much as the kernel's saving.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Ahead576(byte* p)
+    {
+        if (!Sse.IsSupported) return;
+        byte* l1 = p + L1Ahead, l2 = p + L2Ahead;
+        Sse.Prefetch0(l1); Sse.Prefetch0(l1 + 64); Sse.Prefetch0(l1 + 128); Sse.Prefetch0(l1 + 192); Sse.Prefetch0(l1 + 256);
+        Sse.Prefetch0(l1 + 320); Sse.Prefetch0(l1 + 384); Sse.Prefetch0(l1 + 448); Sse.Prefetch0(l1 + 512);
+        Sse.Prefetch2(l2); Sse.Prefetch2(l2 + 64); Sse.Prefetch2(l2 + 128); Sse.Prefetch2(l2 + 192); Sse.Prefetch2(l2 + 256);
+        Sse.Prefetch2(l2 + 320); Sse.Prefetch2(l2 + 384); Sse.Prefetch2(l2 + 448); Sse.Prefetch2(l2 + 512);
+    }
+
     /// <summary>Prefetches the lines of [p + L1Ahead, +bytes) into L1 and of [p + L2Ahead, +bytes) into L2 (past a buffer's end a prefetch is harmless).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Ahead(byte* p, int bytes)
     {
         if (!Sse.IsSupported) return;
+        byte* l1 = p + L1Ahead, l2 = p + L2Ahead;
         for (int o = 0; o < bytes; o += 64)
         {
-            Sse.Prefetch0(p + L1Ahead + o);
-            Sse.Prefetch2(p + L2Ahead + o);
+            Sse.Prefetch0(l1 + o);
+            Sse.Prefetch2(l2 + o);
         }
     }
 }
