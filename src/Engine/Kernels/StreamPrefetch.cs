@@ -23,17 +23,22 @@ internal static unsafe class StreamPrefetch
 
     /// <summary>
     /// <see cref="Ahead"/> for 576 bytes (four Q4_0x8 blocks, 9 lines), unrolled by hand: the AOT compiler keeps a loop of
-    /// nine as a loop, and its counter and address arithmetic cost as much as the kernel's saving.
+    /// more than four lines as a loop, whose counter and address arithmetic cost as much as the kernel's saving.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Ahead576(byte* p)
     {
         if (!Sse.IsSupported) return;
         byte* l1 = p + L1Ahead, l2 = p + L2Ahead;
-        Sse.Prefetch0(l1); Sse.Prefetch0(l1 + 64); Sse.Prefetch0(l1 + 128); Sse.Prefetch0(l1 + 192); Sse.Prefetch0(l1 + 256);
-        Sse.Prefetch0(l1 + 320); Sse.Prefetch0(l1 + 384); Sse.Prefetch0(l1 + 448); Sse.Prefetch0(l1 + 512);
-        Sse.Prefetch2(l2); Sse.Prefetch2(l2 + 64); Sse.Prefetch2(l2 + 128); Sse.Prefetch2(l2 + 192); Sse.Prefetch2(l2 + 256);
-        Sse.Prefetch2(l2 + 320); Sse.Prefetch2(l2 + 384); Sse.Prefetch2(l2 + 448); Sse.Prefetch2(l2 + 512);
+        Line(l1, l2, 0); Line(l1, l2, 64); Line(l1, l2, 128); Line(l1, l2, 192); Line(l1, l2, 256);
+        Line(l1, l2, 320); Line(l1, l2, 384); Line(l1, l2, 448); Line(l1, l2, 512);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Line(byte* l1, byte* l2, int offset)
+    {
+        Sse.Prefetch0(l1 + offset);
+        Sse.Prefetch2(l2 + offset);
     }
 
     /// <summary>Prefetches the lines of [p + L1Ahead, +bytes) into L1 and of [p + L2Ahead, +bytes) into L2 (past a buffer's end a prefetch is harmless).</summary>
