@@ -168,10 +168,20 @@ public static unsafe class Ops
     /// <summary>g[i] = silu(g[i]) · u[i]  (SwiGLU).</summary>
     public static void SwiGlu(float* g, float* u, int n)
     {
-        for (int i = 0; i < n; i++)
+        int i = 0;
+        // vectorised: a scalar exp per element was ~1% of a 1B decode step (8192 × 16 per token)
+        if (Vector256.IsHardwareAccelerated)
+            for (; i <= n - 8; i += 8)
+            {
+                var v = Vector256.Load(g + i);
+                Vector256.Store(v / (Vector256<float>.One + Vector256.Exp(-v)) * Vector256.Load(u + i), g + i);
+            }
+        for (; i < n; i++)
         {
             float v = g[i];
-            g[i] = v / (1f + MathF.Exp(-v)) * u[i];
+            // the vector exp for the tail too, so an element's value does not depend on where a call's rows split it
+            float e = Vector256.IsHardwareAccelerated ? Vector256.Exp(Vector256.Create(-v)).ToScalar() : MathF.Exp(-v);
+            g[i] = v / (1f + e) * u[i];
         }
     }
 
