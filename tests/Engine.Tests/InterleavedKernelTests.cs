@@ -42,12 +42,12 @@ public unsafe class InterleavedKernelTests
         return x;
     }
 
-    /// <summary>rows × n plain blocks, with a zero, a negative, a subnormal and the largest finite half among the scales (Q4_K: d and dmin).</summary>
+    /// <summary>rows × n plain blocks, with a zero, a negative, subnormals of both signs and the largest finite half among the scales (Q4_K: d and dmin).</summary>
     private static byte[] Matrix(GgmlType type, int rows, int n, int seed)
     {
         byte[] w = Quants.Quantize(type, RandomFloats(rows * n, seed, 0.05f));
         var (bs, halves) = Layout(type);
-        ushort[] special = [0x0000, 0x8400 | 0x0123, 0x0001, 0x03FF, 0x7BFF];
+        ushort[] special = [0x0000, 0x8400 | 0x0123, 0x0001, 0x03FF, 0x7BFF, 0x8001];
         for (int i = 0; i < special.Length && i * 3 < w.Length / bs; i++)
             Unsafe.WriteUnaligned(ref w[i * 3 * bs + halves[i % halves.Length]], special[i]);
         return w;
