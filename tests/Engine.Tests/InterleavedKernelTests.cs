@@ -22,8 +22,8 @@ public unsafe class InterleavedKernelTests
 
     private static bool PackGroups(GgmlType type, byte* src, long rowBytes, int n, int g0, int g1, byte* dst) => Form(type).Pack(src, rowBytes, n, g0, g1, dst);
 
-    private static void GroupDot(GgmlType type, byte* group, byte* act, long actStride, int nTok, float* y, long yStride, int n) =>
-        Form(type).Dot(group, act, actStride, nTok, y, yStride, n);
+    private static void GroupDot(GgmlType type, byte* group, int groups, byte* act, long actStride, int nTok, float* y, long yStride, int n) =>
+        Form(type).Dot(group, groups, act, actStride, nTok, y, yStride, n);
 
     /// <summary>Where a block's half-precision scales sit: Q4_0 and Q8_0 d at 0, Q4_K d at 0 and dmin at 2, Q6_K d at 208.</summary>
     private static (int Bytes, int[] Halves) Layout(GgmlType type) => type switch
@@ -85,14 +85,16 @@ public unsafe class InterleavedKernelTests
     [InlineData(GgmlType.Q6_K, 2816)]
     public void Every_row_and_token_matches_the_scalar_reference(GgmlType type, int n)
     {
-        if (!Supports(type, 16, n)) return; // no AVX2: the plain kernels are used and tested elsewhere
-        const int rows = 16, tokens = 6; // 6 = one four-token pass and two single ones
+        if (!Supports(type, 24, n)) return; // no AVX2: the plain kernels are used and tested elsewhere
+        const int rows = 24, tokens = 6; // 6 = one four-token pass and two single ones; 3 groups = a pair and a single one
         byte[] w = Matrix(type, rows, n, n), packed = Pack(type, w, rows, n), act = Activations(n, tokens, 3 * n);
         int stride = Q8Act.RowBytes(n), rowBytes = RowBytes(type, n);
         var y = new float[tokens * rows];
-        fixed (byte* pw = w) fixed (byte* pp = packed) fixed (byte* pa = act) fixed (float* py = y)
+        var single = new float[tokens * rows]; // each token on its own: the one-token path (two groups at a time for Q4_0)
+        fixed (byte* pw = w) fixed (byte* pp = packed) fixed (byte* pa = act) fixed (float* py = y) fixed (float* ps = single)
         {
-            for (int g = 0; g < rows / 8; g++) GroupDot(type, pp + g * GroupBytes(type, n), pa, stride, tokens, py + 8 * g, rows, n);
+            GroupDot(type, pp, rows / 8, pa, stride, tokens, py, rows, n);
+            for (int t = 0; t < tokens; t++) GroupDot(type, pp, rows / 8, pa + t * stride, stride, 1, ps + t * rows, rows, n);
             for (int t = 0; t < tokens; t++)
                 for (int r = 0; r < rows; r++)
                 {
@@ -102,7 +104,33 @@ public unsafe class InterleavedKernelTests
                     double norm = 0;
                     for (int i = 0; i < n; i++) norm += Math.Abs(wf[i] * ((sbyte*)pa)[t * stride + i] * da[i / 32]);
                     Assert.True(Math.Abs(y[t * rows + r] - want) <= 1e-5 * norm + 1e-30, $"{type} n={n} token {t} row {r}: {y[t * rows + r]} vs {want}");
+                    Assert.True(Math.Abs(single[t * rows + r] - want) <= 1e-5 * norm + 1e-30, $"{type} n={n} token {t} row {r} alone: {single[t * rows + r]} vs {want}");
                 }
+        }
+    }
+
+    [Theory]
+    [InlineData(GgmlType.Q4_0, 1024)]
+    [InlineData(GgmlType.Q4_0, 320)] // 10 blocks: the pair kernel's prefetch runs past a whole four-block step
+    [InlineData(GgmlType.Q8_0, 320)]
+    [InlineData(GgmlType.Q4_K, 512)]
+    [InlineData(GgmlType.Q6_K, 512)]
+    public void A_range_of_groups_is_bit_identical_to_one_group_at_a_time(GgmlType type, int n)
+    {
+        const int groups = 5, rows = 8 * groups; // two pairs and a single group
+        if (!Supports(type, rows, n)) return;
+        byte[] packed = Pack(type, Matrix(type, rows, n, 17), rows, n), act = Activations(n, 3, 60);
+        int stride = Q8Act.RowBytes(n);
+        foreach (int tokens in new[] { 1, 3 })
+        {
+            var range = new float[tokens * rows];
+            var each = new float[tokens * rows];
+            fixed (byte* pp = packed) fixed (byte* pa = act) fixed (float* pr = range) fixed (float* pe = each)
+            {
+                GroupDot(type, pp, groups, pa, stride, tokens, pr, rows, n);
+                for (int g = 0; g < groups; g++) GroupDot(type, pp + g * GroupBytes(type, n), 1, pa, stride, tokens, pe + 8 * g, rows, n);
+            }
+            Assert.Equal(each, range);
         }
     }
 
@@ -118,8 +146,8 @@ public unsafe class InterleavedKernelTests
         var one = new float[32];
         fixed (byte* pp = packed) fixed (byte* pa = act) fixed (float* p4 = four) fixed (float* p1 = one)
         {
-            GroupDot(type, pp, pa, stride, 4, p4, 8, n);
-            for (int t = 0; t < 4; t++) GroupDot(type, pp, pa + t * stride, stride, 1, p1 + 8 * t, 8, n);
+            GroupDot(type, pp, 1, pa, stride, 4, p4, 8, n);
+            for (int t = 0; t < 4; t++) GroupDot(type, pp, 1, pa + t * stride, stride, 1, p1 + 8 * t, 8, n);
         }
         Assert.Equal(one, four);
     }

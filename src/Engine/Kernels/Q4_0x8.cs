@@ -58,11 +58,22 @@ public static unsafe class Q4_0x8
     }
 
     /// <summary>
-    /// y[t·yStride + r] = row r of the group · act[t] for r &lt; 8 and t &lt; nTok (act rows <paramref name="actStride"/>
-    /// bytes apart): four tokens per pass over the group, each loaded block used for all four.
+    /// y[t·yStride + 8·g + r] = row r of group g · act[t] for r &lt; 8, g &lt; groups and t &lt; nTok (act rows
+    /// <paramref name="actStride"/> bytes apart): four tokens per pass over a group, each loaded block used for all four;
+    /// a single token streams two groups at a time (<see cref="Dot1Pair"/>).
     /// </summary>
-    public static void Dot(byte* group, byte* act, long actStride, int nTok, float* y, long yStride, int n)
-        => RowGroups.ByFours(&Dot4, &Dot1, group, act, actStride, nTok, y, yStride, n);
+    public static void Dot(byte* group, int groups, byte* act, long actStride, int nTok, float* y, long yStride, int n)
+    {
+        if (nTok != 1)
+        {
+            RowGroups.ByFours(&Dot4, &Dot1, group, groups, GroupBytes(n), act, actStride, nTok, y, yStride, n);
+            return;
+        }
+        long gb = GroupBytes(n);
+        int g = 0;
+        for (; g + 2 <= groups; g += 2) Dot1Pair(group + g * gb, gb, act, y + RowGroups.Rows * g, n);
+        if (g < groups) Dot1(group + g * gb, act, y + RowGroups.Rows * g, n);
+    }
 
     private static void Dot1(byte* group, byte* act, float* y, int n)
     {
@@ -87,6 +98,61 @@ public static unsafe class Q4_0x8
             acc = Accumulate(acc, BlockSums(blk + 16, a), RowGroups.Halves(blk), da[b], sa[b]);
         }
         Vector256.Store(acc, y);
+    }
+
+    /// <summary>
+    /// <see cref="Dot1"/> for two adjacent groups at once (rows 0-7 to y[0..7], rows 8-15 to y[8..15]), bit-identical to
+    /// two <see cref="Dot1"/> calls: each activation broadcast and scale serves 16 rows, which leaves the core more room
+    /// to overlap the two weight streams (+3% in a one-thread microbenchmark).
+    /// </summary>
+    private static void Dot1Pair(byte* g0, long groupBytes, byte* act, float* y, int n)
+    {
+        int nb = n / 32, b = 0;
+        float* da = Q8Act.Scales(act, n), sa = Q8Act.Sums(act, n);
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
+        byte* p0 = g0, p1 = g0 + groupBytes;
+        sbyte* a = (sbyte*)act;
+        for (; b < nb; b++, p0 += BlockBytes, p1 += BlockBytes, a += 32)
+        {
+            if ((b & 3) == 0)
+            {
+                if (b + 4 <= nb)
+                {
+                    StreamPrefetch.Ahead576(p0);
+                    StreamPrefetch.Ahead576(p1);
+                }
+                else
+                {
+                    StreamPrefetch.Ahead(p0, (nb - b) * BlockBytes);
+                    StreamPrefetch.Ahead(p1, (nb - b) * BlockBytes);
+                }
+            }
+            var (s0, s1) = BlockSumsPair(p0 + 16, p1 + 16, a);
+            acc0 = Accumulate(acc0, s0, RowGroups.Halves(p0), da[b], sa[b]);
+            acc1 = Accumulate(acc1, s1, RowGroups.Halves(p1), da[b], sa[b]);
+        }
+        Vector256.Store(acc0, y);
+        Vector256.Store(acc1, y + RowGroups.Rows);
+    }
+
+    /// <summary><see cref="BlockSums"/> of the same block of two groups, each activation broadcast loaded once for both.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<short>, Vector256<short>) BlockSumsPair(byte* q0, byte* q1, sbyte* a)
+    {
+        var m = Vector256.Create((byte)0x0F);
+        Vector256<short> s0 = default, s1 = default, t0 = default, t1 = default;
+        for (int c = 0; c < 4; c++)
+        {
+            var lo = Vector256.Create(*(int*)(a + 4 * c)).AsSByte();
+            var hi = Vector256.Create(*(int*)(a + 16 + 4 * c)).AsSByte();
+            var w = Vector256.Load(q0 + 32 * c);
+            s0 += Avx2.MultiplyAddAdjacent(w & m, lo);
+            s1 += Avx2.MultiplyAddAdjacent(Avx2.ShiftRightLogical(w.AsUInt16(), 4).AsByte() & m, hi);
+            var v = Vector256.Load(q1 + 32 * c);
+            t0 += Avx2.MultiplyAddAdjacent(v & m, lo);
+            t1 += Avx2.MultiplyAddAdjacent(Avx2.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & m, hi);
+        }
+        return (s0 + s1, t0 + t1);
     }
 
     private static void Dot4(byte* group, byte* act, long actStride, float* y, long yStride, int n)

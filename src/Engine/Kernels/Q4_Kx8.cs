@@ -72,8 +72,8 @@ public static unsafe class Q4_Kx8
     }
 
     /// <summary>y[t·yStride + r] = row r · act[t] for the 8 rows of <paramref name="group"/>, t &lt; nTok (four tokens per pass).</summary>
-    public static void Dot(byte* group, byte* act, long actStride, int nTok, float* y, long yStride, int n)
-        => RowGroups.ByFours(&Dot4, &Dot1, group, act, actStride, nTok, y, yStride, n);
+    public static void Dot(byte* group, int groups, byte* act, long actStride, int nTok, float* y, long yStride, int n)
+        => RowGroups.ByFours(&Dot4, &Dot1, group, groups, GroupBytes(n), act, actStride, nTok, y, yStride, n);
 
     private static void Dot1(byte* group, byte* act, float* y, int n)
     {

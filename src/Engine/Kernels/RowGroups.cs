@@ -21,8 +21,12 @@ public unsafe struct RowGroups
     /// <summary>(src, rowBytes, cols, g0, g1, dst): interleaves groups [g0, g1); false if a scale is Inf or NaN (then the matrix stays plain).</summary>
     public delegate*<byte*, long, int, int, int, byte*, bool> Pack;
 
-    /// <summary>(group, act, actStride, nTok, y, yStride, n): y[t·yStride + r] = row r of the group · act[t].</summary>
-    public delegate*<byte*, byte*, long, int, float*, long, int, void> Dot;
+    /// <summary>
+    /// (group, groups, act, actStride, nTok, y, yStride, n): y[t·yStride + 8·g + r] = row r of group g · act[t] for
+    /// <c>groups</c> consecutive groups (<see cref="GroupBytes"/> apart). One call per thread's share of a matrix, so a
+    /// kernel's set-up is paid once and Q4_0x8 can stream two groups at a time.
+    /// </summary>
+    public delegate*<byte*, int, byte*, long, int, float*, long, int, void> Dot;
 
     /// <summary>The interleaved form of a matrix of this type and shape (AVX2 + FMA, rows a multiple of 8, whole blocks per row).</summary>
     public static bool TryGet(GgmlType type, int rows, int cols, out RowGroups form)
@@ -91,12 +95,18 @@ public unsafe struct RowGroups
         return finite;
     }
 
-    /// <summary>Runs a form's four-token kernel over the tokens four at a time and its one-token kernel over the rest.</summary>
+    /// <summary>
+    /// Runs a form's kernels group by group: the four-token kernel over the tokens four at a time and the one-token kernel
+    /// over the rest, while the group is in cache.
+    /// </summary>
     internal static void ByFours(delegate*<byte*, byte*, long, float*, long, int, void> dot4, delegate*<byte*, byte*, float*, int, void> dot1,
-        byte* group, byte* act, long actStride, int nTok, float* y, long yStride, int n)
+        byte* group, int groups, long groupBytes, byte* act, long actStride, int nTok, float* y, long yStride, int n)
     {
-        int t = 0;
-        for (; t + 4 <= nTok; t += 4) dot4(group, act + t * actStride, actStride, y + t * yStride, yStride, n);
-        for (; t < nTok; t++) dot1(group, act + t * actStride, y + t * yStride, n);
+        for (int g = 0; g < groups; g++, group += groupBytes, y += Rows)
+        {
+            int t = 0;
+            for (; t + 4 <= nTok; t += 4) dot4(group, act + t * actStride, actStride, y + t * yStride, yStride, n);
+            for (; t < nTok; t++) dot1(group, act + t * actStride, y + t * yStride, n);
+        }
     }
 }

@@ -421,9 +421,7 @@ public sealed unsafe partial class LlamaModel : IDisposable
             int groups = rows / RowGroups.Rows, gPer = (groups + count - 1) / count;
             int g0 = Math.Min(groups, index * gPer), g1 = Math.Min(groups, g0 + gPer);
             long stride = Q8Act.RowBytes(cols);
-            var kernel = m.GroupDot;
-            for (int g = g0; g < g1; g++)
-                kernel(m.Packed + g * m.PackedGroupBytes, job->Xq, stride, nb, job->Y + g * RowGroups.Rows, rows, cols);
+            if (g1 > g0) m.GroupDot(m.Packed + g0 * m.PackedGroupBytes, g1 - g0, job->Xq, stride, nb, job->Y + g0 * RowGroups.Rows, rows, cols);
             return;
         }
         if (job->Xq != null)

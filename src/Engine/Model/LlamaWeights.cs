@@ -18,7 +18,7 @@ internal unsafe struct Matrix
     public delegate*<byte*, byte*, long, int, float*, long, int, void> QDotMulti;       // Q8 activations, several tokens
     public byte* Packed;    // the same rows interleaved in groups of 8 (RowGroups), or null: then Data is used
     public long PackedGroupBytes;
-    public delegate*<byte*, byte*, long, int, float*, long, int, void> GroupDot;       // kernel over one packed group of 8 rows
+    public delegate*<byte*, int, byte*, long, int, float*, long, int, void> GroupDot; // kernel over consecutive packed groups of 8 rows
 }
 
 /// <summary>Per-block weights: norms copied to native floats, matrices are views into the map.</summary>
