@@ -1,6 +1,6 @@
 using TtEngine.Runtime;
 
-namespace Engine.Tests;
+namespace TtEngine.Tests;
 
 /// <summary>Buffers the engine streams (interleaved weights, KV cache, the bandwidth probe) ask for transparent huge pages.</summary>
 public sealed unsafe class PageAdviceTests
