@@ -26,6 +26,7 @@ public sealed class JobService(
         try
         {
             var job = Validate(caller, req, kind);
+            JobInfo accepted;
             lock (queue)
             {
                 // Bounds are checked and the job inserted under one lock, so concurrent submitters cannot overshoot them.
@@ -37,10 +38,13 @@ public sealed class JobService(
                 if (models.Find(job.Model) is null) throw ApiException.NotFound($"model '{job.Model}' was removed from this node");
                 jobs.Insert(job);
                 feeds.GetOrCreate(job.Id).Publish(new JobEvent { Type = "state", JobId = job.Id, State = JobStates.Queued });
+                // The reply shows the job as accepted: once enqueued, the scheduler may start it (and change this object)
+                // before the reply is written.
+                accepted = job.ToInfo(null, includeOutput: false);
                 queue.Enqueue(job);
             }
             Audit(caller, "job.submit", $"job/{job.Id}", "ok", $"model={job.Model} priority={job.Priority} project={job.Project}");
-            return job.ToInfo(PositionOf(job.Id), includeOutput: false);
+            return accepted with { QueuePosition = PositionOf(job.Id) };
         }
         catch (ApiException e)
         {
