@@ -78,7 +78,6 @@ public static unsafe class Q4_Kx8
     private static void Dot1(byte* group, byte* act, float* y, int n)
     {
         float* da = Q8Act.Scales(act, n), sa = Q8Act.Sums(act, n);
-        var m = Vector256.Create((byte)0x0F);
         var acc = Vector256<float>.Zero;
         for (int i = 0; i < n / 256; i++)
         {
@@ -93,9 +92,9 @@ public static unsafe class Q4_Kx8
                 Vector256<short> lo = default, hi = default;
                 for (int c = 0; c < 8; c++)
                 {
-                    var w = Vector256.Load(q + 32 * c);
-                    lo += Avx2.MultiplyAddAdjacent(w & m, Vector256.Create(*(int*)(a + 4 * c)).AsSByte());
-                    hi += Avx2.MultiplyAddAdjacent(Avx2.ShiftRightLogical(w.AsUInt16(), 4).AsByte() & m, Vector256.Create(*(int*)(a + 32 + 4 * c)).AsSByte());
+                    var (wl, wh) = RowGroups.Nibbles(Vector256.Load(q + 32 * c));
+                    lo += Avx2.MultiplyAddAdjacent(wl, Vector256.Create(*(int*)(a + 4 * c)).AsSByte());
+                    hi += Avx2.MultiplyAddAdjacent(wh, Vector256.Create(*(int*)(a + 32 + 4 * c)).AsSByte());
                 }
                 int j = 2 * p, b = 8 * i + j;
                 acc = Accumulate(acc, lo, d * Bytes8(blk + 32 + 8 * j), dmin * Bytes8(blk + 96 + 8 * j), da[b], sa[b]);
@@ -110,7 +109,6 @@ public static unsafe class Q4_Kx8
         byte* a1 = act + actStride, a2 = a1 + actStride, a3 = a2 + actStride;
         float* da0 = Q8Act.Scales(act, n), da1 = Q8Act.Scales(a1, n), da2 = Q8Act.Scales(a2, n), da3 = Q8Act.Scales(a3, n);
         float* sa0 = Q8Act.Sums(act, n), sa1 = Q8Act.Sums(a1, n), sa2 = Q8Act.Sums(a2, n), sa3 = Q8Act.Sums(a3, n);
-        var m = Vector256.Create((byte)0x0F);
         Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         for (int i = 0; i < n / 256; i++)
         {
@@ -124,9 +122,7 @@ public static unsafe class Q4_Kx8
                 Vector256<short> l0 = default, l1 = default, l2 = default, l3 = default, h0 = default, h1 = default, h2 = default, h3 = default;
                 for (int c = 0; c < 8; c++)
                 {
-                    var w = Vector256.Load(q + 32 * c);
-                    var lo = w & m;
-                    var hi = Avx2.ShiftRightLogical(w.AsUInt16(), 4).AsByte() & m;
+                    var (lo, hi) = RowGroups.Nibbles(Vector256.Load(q + 32 * c));
                     int k = o + 4 * c;
                     l0 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(act + k)).AsSByte());
                     h0 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(act + k + 32)).AsSByte());

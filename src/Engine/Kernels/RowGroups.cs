@@ -53,6 +53,14 @@ public unsafe struct RowGroups
         }
     }
 
+    /// <summary>The low and the high nibbles of 32 bytes, each as a byte 0-15 (Q4_0 and Q4_K quants).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static (Vector256<byte> Low, Vector256<byte> High) Nibbles(Vector256<byte> w)
+    {
+        var m = Vector256.Create((byte)0x0F);
+        return (w & m, Avx2.ShiftRightLogical(w.AsUInt16(), 4).AsByte() & m);
+    }
+
     /// <summary>The 8 halves at <paramref name="p"/> as floats (exact for finite values, subnormals included).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> Halves(byte* p)
