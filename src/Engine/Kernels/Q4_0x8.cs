@@ -31,18 +31,22 @@ public static unsafe class Q4_0x8
     public static bool Pack(byte* src, long rowBytes, int cols, int g0, int g1, byte* dst) =>
         RowGroups.PackScaleAndBytes(src, rowBytes, cols, g0, g1, dst, 18, 4);
 
-    /// <summary>Σ over one block of 8 rows: int16 sums of u·q for the 8 rows (two int16 lanes per row).</summary>
+    /// <summary>
+    /// Σ over one block of 8 rows: int16 sums of u·q for the 8 rows (two int16 lanes per row). Written out chunk by chunk:
+    /// the AOT compiler does not unroll loops, and a 4-step loop's counter and address arithmetic was a quarter of the
+    /// kernel's instructions.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<short> BlockSums(byte* q, sbyte* a)
+    private static Vector256<short> BlockSums(byte* q, sbyte* a) =>
+        (Chunk(q, a, 0) + Chunk(q, a, 1)) + (Chunk(q, a, 2) + Chunk(q, a, 3));
+
+    /// <summary>Chunk c of one block: elements 4c..4c+3 (low nibbles) and 16+4c.. (high nibbles) of 8 rows times the activations.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> Chunk(byte* q, sbyte* a, int c)
     {
-        Vector256<short> s0 = default, s1 = default;
-        for (int c = 0; c < 4; c++)
-        {
-            var (lo, hi) = RowGroups.Nibbles(Vector256.Load(q + 32 * c));
-            s0 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(a + 4 * c)).AsSByte());
-            s1 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(a + 16 + 4 * c)).AsSByte());
-        }
-        return s0 + s1;
+        var w = Vector256.Load(q + 32 * c);
+        return Avx2.MultiplyAddAdjacent(RowGroups.LowNibbles(w), Vector256.Create(*(int*)(a + 4 * c)).AsSByte())
+            + Avx2.MultiplyAddAdjacent(RowGroups.HighNibbles(w), Vector256.Create(*(int*)(a + 16 + 4 * c)).AsSByte());
     }
 
     /// <summary>acc + dw·da·Σu·q − 8·dw·sa for one block of 8 rows (the same operations in the 1- and 4-token kernels).</summary>
@@ -127,19 +131,23 @@ public static unsafe class Q4_0x8
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (Vector256<short>, Vector256<short>) BlockSumsPair(byte* q0, byte* q1, sbyte* a)
     {
-        Vector256<short> s0 = default, s1 = default, t0 = default, t1 = default;
-        for (int c = 0; c < 4; c++)
-        {
-            var lo = Vector256.Create(*(int*)(a + 4 * c)).AsSByte();
-            var hi = Vector256.Create(*(int*)(a + 16 + 4 * c)).AsSByte();
-            var (wl, wh) = RowGroups.Nibbles(Vector256.Load(q0 + 32 * c));
-            s0 += Avx2.MultiplyAddAdjacent(wl, lo);
-            s1 += Avx2.MultiplyAddAdjacent(wh, hi);
-            var (vl, vh) = RowGroups.Nibbles(Vector256.Load(q1 + 32 * c));
-            t0 += Avx2.MultiplyAddAdjacent(vl, lo);
-            t1 += Avx2.MultiplyAddAdjacent(vh, hi);
-        }
-        return (s0 + s1, t0 + t1);
+        var (s0, t0) = ChunkPair(q0, q1, a, 0);
+        var (s1, t1) = ChunkPair(q0, q1, a, 1);
+        var (s2, t2) = ChunkPair(q0, q1, a, 2);
+        var (s3, t3) = ChunkPair(q0, q1, a, 3);
+        return ((s0 + s1) + (s2 + s3), (t0 + t1) + (t2 + t3));
+    }
+
+    /// <summary><see cref="Chunk"/> c of the same block of two groups, sharing the two activation broadcasts.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<short>, Vector256<short>) ChunkPair(byte* q0, byte* q1, sbyte* a, int c)
+    {
+        var lo = Vector256.Create(*(int*)(a + 4 * c)).AsSByte();
+        var hi = Vector256.Create(*(int*)(a + 16 + 4 * c)).AsSByte();
+        var w = Vector256.Load(q0 + 32 * c);
+        var v = Vector256.Load(q1 + 32 * c);
+        return (Avx2.MultiplyAddAdjacent(RowGroups.LowNibbles(w), lo) + Avx2.MultiplyAddAdjacent(RowGroups.HighNibbles(w), hi),
+            Avx2.MultiplyAddAdjacent(RowGroups.LowNibbles(v), lo) + Avx2.MultiplyAddAdjacent(RowGroups.HighNibbles(v), hi));
     }
 
     private static void Dot4(byte* group, byte* act, long actStride, float* y, long yStride, int n)
@@ -154,30 +162,33 @@ public static unsafe class Q4_0x8
             byte* blk = group + (long)b * BlockBytes;
             StreamPrefetch.Ahead(blk, BlockBytes);
             int o = b * 32;
-            Vector256<short> p0 = default, p1 = default, p2 = default, p3 = default;
-            Vector256<short> q0 = default, q1 = default, q2 = default, q3 = default;
-            for (int c = 0; c < 4; c++)
-            {
-                var (lo, hi) = RowGroups.Nibbles(Vector256.Load(blk + 16 + 32 * c));
-                int k = o + 4 * c;
-                p0 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(act + k)).AsSByte());
-                q0 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(act + k + 16)).AsSByte());
-                p1 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(a1 + k)).AsSByte());
-                q1 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(a1 + k + 16)).AsSByte());
-                p2 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(a2 + k)).AsSByte());
-                q2 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(a2 + k + 16)).AsSByte());
-                p3 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(a3 + k)).AsSByte());
-                q3 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(a3 + k + 16)).AsSByte());
-            }
+            var (p0, p1, p2, p3) = Chunk4(blk + 16, act + o, a1 + o, a2 + o, a3 + o, 0);
+            var (q0, q1, q2, q3) = Chunk4(blk + 16, act + o, a1 + o, a2 + o, a3 + o, 1);
+            var (r0, r1, r2, r3) = Chunk4(blk + 16, act + o, a1 + o, a2 + o, a3 + o, 2);
+            var (u0, u1, u2, u3) = Chunk4(blk + 16, act + o, a1 + o, a2 + o, a3 + o, 3);
             var dw = RowGroups.Halves(blk);
-            acc0 = Accumulate(acc0, p0 + q0, dw, da0[b], sa0[b]);
-            acc1 = Accumulate(acc1, p1 + q1, dw, da1[b], sa1[b]);
-            acc2 = Accumulate(acc2, p2 + q2, dw, da2[b], sa2[b]);
-            acc3 = Accumulate(acc3, p3 + q3, dw, da3[b], sa3[b]);
+            acc0 = Accumulate(acc0, (p0 + q0) + (r0 + u0), dw, da0[b], sa0[b]);
+            acc1 = Accumulate(acc1, (p1 + q1) + (r1 + u1), dw, da1[b], sa1[b]);
+            acc2 = Accumulate(acc2, (p2 + q2) + (r2 + u2), dw, da2[b], sa2[b]);
+            acc3 = Accumulate(acc3, (p3 + q3) + (r3 + u3), dw, da3[b], sa3[b]);
         }
         Vector256.Store(acc0, y);
         Vector256.Store(acc1, y + yStride);
         Vector256.Store(acc2, y + 2 * yStride);
         Vector256.Store(acc3, y + 3 * yStride);
     }
+
+    /// <summary><see cref="Chunk"/> c of one block for four tokens, the weight load and nibble split shared.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<short>, Vector256<short>, Vector256<short>, Vector256<short>) Chunk4(byte* q, byte* a0, byte* a1, byte* a2, byte* a3, int c)
+    {
+        var w = Vector256.Load(q + 32 * c);
+        var lo = RowGroups.LowNibbles(w);
+        var hi = RowGroups.HighNibbles(w);
+        return (Pair(lo, hi, a0, c), Pair(lo, hi, a1, c), Pair(lo, hi, a2, c), Pair(lo, hi, a3, c));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> Pair(Vector256<byte> lo, Vector256<byte> hi, byte* a, int c) =>
+        Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(a + 4 * c)).AsSByte()) + Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(a + 16 + 4 * c)).AsSByte());
 }

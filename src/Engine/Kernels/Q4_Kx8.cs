@@ -89,19 +89,32 @@ public static unsafe class Q4_Kx8
                 byte* q = blk + QuantOffset + 256 * p;
                 StreamPrefetch.Ahead(q, 256);
                 byte* a = act + 256 * i + 64 * p;
-                Vector256<short> lo = default, hi = default;
-                for (int c = 0; c < 8; c++)
-                {
-                    var (wl, wh) = RowGroups.Nibbles(Vector256.Load(q + 32 * c));
-                    lo += Avx2.MultiplyAddAdjacent(wl, Vector256.Create(*(int*)(a + 4 * c)).AsSByte());
-                    hi += Avx2.MultiplyAddAdjacent(wh, Vector256.Create(*(int*)(a + 32 + 4 * c)).AsSByte());
-                }
+                // written out: the AOT compiler does not unroll the 8-step loop, whose arithmetic was a fifth of the kernel
+                var (l0, h0) = Chunk(q, a, 0);
+                var (l1, h1) = Chunk(q, a, 1);
+                var (l2, h2) = Chunk(q, a, 2);
+                var (l3, h3) = Chunk(q, a, 3);
+                var (l4, h4) = Chunk(q, a, 4);
+                var (l5, h5) = Chunk(q, a, 5);
+                var (l6, h6) = Chunk(q, a, 6);
+                var (l7, h7) = Chunk(q, a, 7);
+                var lo = ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7));
+                var hi = ((h0 + h1) + (h2 + h3)) + ((h4 + h5) + (h6 + h7));
                 int j = 2 * p, b = 8 * i + j;
                 acc = Accumulate(acc, lo, d * Bytes8(blk + 32 + 8 * j), dmin * Bytes8(blk + 96 + 8 * j), da[b], sa[b]);
                 acc = Accumulate(acc, hi, d * Bytes8(blk + 40 + 8 * j), dmin * Bytes8(blk + 104 + 8 * j), da[b + 1], sa[b + 1]);
             }
         }
         Vector256.Store(acc, y);
+    }
+
+    /// <summary>Piece c of 32 quant bytes: (elements 4c..4c+3 of the low sub-block, of the high sub-block) of 8 rows times the activations.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<short>, Vector256<short>) Chunk(byte* q, byte* a, int c)
+    {
+        var w = Vector256.Load(q + 32 * c);
+        return (Avx2.MultiplyAddAdjacent(RowGroups.LowNibbles(w), Vector256.Create(*(int*)(a + 4 * c)).AsSByte()),
+            Avx2.MultiplyAddAdjacent(RowGroups.HighNibbles(w), Vector256.Create(*(int*)(a + 32 + 4 * c)).AsSByte()));
     }
 
     private static void Dot4(byte* group, byte* act, long actStride, float* y, long yStride, int n)
@@ -122,7 +135,8 @@ public static unsafe class Q4_Kx8
                 Vector256<short> l0 = default, l1 = default, l2 = default, l3 = default, h0 = default, h1 = default, h2 = default, h3 = default;
                 for (int c = 0; c < 8; c++)
                 {
-                    var (lo, hi) = RowGroups.Nibbles(Vector256.Load(q + 32 * c));
+                    var w = Vector256.Load(q + 32 * c);
+                    Vector256<byte> lo = RowGroups.LowNibbles(w), hi = RowGroups.HighNibbles(w);
                     int k = o + 4 * c;
                     l0 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(act + k)).AsSByte());
                     h0 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(act + k + 32)).AsSByte());

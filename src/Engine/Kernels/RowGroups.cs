@@ -53,13 +53,13 @@ public unsafe struct RowGroups
         }
     }
 
-    /// <summary>The low and the high nibbles of 32 bytes, each as a byte 0-15 (Q4_0 and Q4_K quants).</summary>
+    /// <summary>The low nibbles of 32 bytes, each as a byte 0-15 (Q4_0 and Q4_K quants).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static (Vector256<byte> Low, Vector256<byte> High) Nibbles(Vector256<byte> w)
-    {
-        var m = Vector256.Create((byte)0x0F);
-        return (w & m, Avx2.ShiftRightLogical(w.AsUInt16(), 4).AsByte() & m);
-    }
+    internal static Vector256<byte> LowNibbles(Vector256<byte> w) => w & Vector256.Create((byte)0x0F);
+
+    /// <summary>The high nibbles of 32 bytes, each as a byte 0-15.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<byte> HighNibbles(Vector256<byte> w) => Avx2.ShiftRightLogical(w.AsUInt16(), 4).AsByte() & Vector256.Create((byte)0x0F);
 
     /// <summary>The 8 halves at <paramref name="p"/> as floats (exact for finite values, subnormals included).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
