@@ -17,25 +17,52 @@ public static unsafe class MemoryBandwidth
     /// <summary>Best-of-<paramref name="passes"/> read bandwidth in bytes per second over a <paramref name="bytes"/> buffer (0 = <see cref="DefaultBytes"/>).</summary>
     public static double MeasureRead(int threads, long bytes = 0, int passes = 5)
     {
-        threads = Math.Max(1, threads);
-        if (bytes <= 0) bytes = DefaultBytes();
-        bytes = bytes / (threads * 256L) * threads * 256L;
-        // on the same huge pages as the interleaved weights, so the probe stays the best a streaming reader gets here
-        using var memory = new NativeBuffer(bytes, clear: false, hugePages: true);
-        byte* buf = memory.Pointer;
-        NativeMemory.Fill(buf, (nuint)bytes, 1); // fault every page in before timing
-        long slice = bytes / threads;
+        using var probe = new ReadProbe(threads, bytes);
         double best = 0;
-        using var pool = new WorkerPool(threads);
-        var job = new Job { Buffer = buf, Slice = slice };
-        for (int p = 0; p < passes; p++)
+        for (int p = 0; p < passes; p++) best = Math.Max(best, probe.Pass());
+        return best;
+    }
+
+    /// <summary>
+    /// A probe buffer and its threads, kept so that single passes can be interleaved with other work: the engine benchmark
+    /// reads the bandwidth between its decode steps, so that both figures of its ratio come from the same minutes of a
+    /// machine whose neighbours move its bandwidth by ±15%.
+    /// </summary>
+    public sealed class ReadProbe : IDisposable
+    {
+        private readonly NativeBuffer _memory;
+        private readonly WorkerPool _pool;
+        private Job _job;
+
+        /// <summary>Allocates and faults in the buffer (<paramref name="bytes"/>, 0 = <see cref="DefaultBytes"/>) and starts <paramref name="threads"/> readers.</summary>
+        public ReadProbe(int threads, long bytes = 0)
+        {
+            threads = Math.Max(1, threads);
+            if (bytes <= 0) bytes = DefaultBytes();
+            Bytes = bytes / (threads * 256L) * threads * 256L;
+            // on the same huge pages as the interleaved weights, so the probe stays the best a streaming reader gets here
+            _memory = new NativeBuffer(Bytes, clear: false, hugePages: true);
+            NativeMemory.Fill(_memory.Pointer, (nuint)Bytes, 1); // fault every page in before timing
+            _pool = new WorkerPool(threads);
+            _job = new Job { Buffer = _memory.Pointer, Slice = Bytes / threads };
+        }
+
+        /// <summary>Bytes read by one pass.</summary>
+        public long Bytes { get; }
+
+        /// <summary>Reads the whole buffer once; returns the bandwidth of that pass in bytes per second.</summary>
+        public double Pass()
         {
             long t0 = Stopwatch.GetTimestamp();
-            pool.Run(&ReadSlice, &job);
-            double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-            best = Math.Max(best, bytes / s);
+            fixed (Job* job = &_job) _pool.Run(&ReadSlice, job);
+            return Bytes / Stopwatch.GetElapsedTime(t0).TotalSeconds;
         }
-        return best;
+
+        public void Dispose()
+        {
+            _pool.Dispose();
+            _memory.Dispose();
+        }
     }
 
     /// <summary>1 GiB, or 4× the last-level cache when that is larger (server parts have L3s of hundreds of MiB).</summary>
