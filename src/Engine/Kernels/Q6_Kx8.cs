@@ -10,11 +10,13 @@ namespace TtEngine.Kernels;
 /// Q4_0 files, attn_v/ffn_down of Q4_K_M files).
 /// <para>
 /// Layout, per group of 8 rows, per 256-element super-block (1680 bytes, as the plain rows): <c>[d: 8 halves]</c> then,
-/// per 32-element block j, 208 bytes: <c>[sc: 16 bytes, row r's two 16-element scales at 2r, 2r+1][L: 4 × 32][H: 2 × 32]</c>.
-/// Piece c of L holds, at 4r+k, the low 4 bits of row r's elements 4c+k (low nibble) and 16+4c+k (high nibble); piece h
-/// of H holds, at 4r+k, the high 2 bits of elements 16h+4c+k at bits 2c..2c+1. So 3 loads give 8 vectors of 4 six-bit
-/// weights of each of 8 rows, and one <c>vpmaddubsw</c> against a 4-byte activation broadcast serves 8 rows.
+/// per 32-element block j, 208 bytes: <c>[sc: 16 bytes, row r's two 16-element scales at 2r, 2r+1][A: 4 × 32][B: 2 × 32]</c>.
+/// Byte 4r+k of A<sub>c</sub> holds row r's whole 6-bit weight 4c+k in bits 0-5 and the top 2 bits of weight 16+4c+k in
+/// bits 6-7; B<sub>h</sub> holds the low 4 bits of weights 16+8h+k (low nibble) and 16+8h+4+k (high nibble). So 6 loads
+/// and 22 operations (one mask for each of the first four pieces, shift-mask-or for the others) give 8 vectors of 4
+/// six-bit weights of each of 8 rows, and one <c>vpmaddubsw</c> against a 4-byte activation broadcast serves 8 rows.
 /// </para>
+/// <para>
 /// Weights are used unsigned (u = q+32 ≤ 63: two products per int16 lane, pairs of pieces ≤ 32004), scaled per 16 elements
 /// with <c>vpmaddwd</c>, and the −32 is one correction per block: 32·(sc₀·Σa[0..15] + sc₁·Σa[16..31]).
 /// The one- and four-token kernels are bit-identical.
@@ -57,10 +59,9 @@ public static unsafe class Q6_Kx8
                         for (int c = 0; c < 4; c++)
                             for (int k = 0; k < 4; k++)
                             {
-                                int lo = e[4 * c + k], hi = e[16 + 4 * c + k];
-                                ob[16 + 32 * c + 4 * r + k] = (byte)((lo & 0xF) | (hi & 0xF) << 4);
-                                ob[144 + 4 * r + k] |= (byte)((lo >> 4) << (2 * c));
-                                ob[176 + 4 * r + k] |= (byte)((hi >> 4) << (2 * c));
+                                int first = e[4 * c + k], second = e[16 + 4 * c + k];
+                                ob[16 + 32 * c + 4 * r + k] = (byte)(first | (second >> 4) << 6);
+                                ob[144 + 32 * (c >> 1) + 4 * r + k] |= (byte)((second & 0xF) << (4 * (c & 1)));
                             }
                     }
                 }
@@ -85,38 +86,28 @@ public static unsafe class Q6_Kx8
         }
     }
 
-    /// <summary>int32 lane r = weights of piece c: low 4 bits from <paramref name="l"/> (already masked), high 2 from bits 2c of <paramref name="h"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> Weights(Vector256<byte> l, Vector256<byte> h, int c)
-    {
-        var m = Vector256.Create((byte)0x30);
-        var hi = c switch
-        {
-            0 => Avx2.ShiftLeftLogical(h.AsUInt16(), 4).AsByte(),
-            1 => Avx2.ShiftLeftLogical(h.AsUInt16(), 2).AsByte(),
-            2 => h,
-            _ => Avx2.ShiftRightLogical(h.AsUInt16(), 2).AsByte(),
-        };
-        return l | (hi & m);
-    }
-
     /// <summary>The 8 unsigned weight vectors of one block: w[c] (elements 4c..4c+3) and w[4+c] (elements 16+4c..).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BlockWeights(byte* b, out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
         out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7)
     {
-        var m = Vector256.Create((byte)0x0F);
-        Vector256<byte> l0 = Vector256.Load(b + 16), l1 = Vector256.Load(b + 48), l2 = Vector256.Load(b + 80), l3 = Vector256.Load(b + 112);
-        Vector256<byte> h0 = Vector256.Load(b + 144), h1 = Vector256.Load(b + 176);
-        w0 = Weights(l0 & m, h0, 0);
-        w1 = Weights(l1 & m, h0, 1);
-        w2 = Weights(l2 & m, h0, 2);
-        w3 = Weights(l3 & m, h0, 3);
-        w4 = Weights(Avx2.ShiftRightLogical(l0.AsUInt16(), 4).AsByte() & m, h1, 0);
-        w5 = Weights(Avx2.ShiftRightLogical(l1.AsUInt16(), 4).AsByte() & m, h1, 1);
-        w6 = Weights(Avx2.ShiftRightLogical(l2.AsUInt16(), 4).AsByte() & m, h1, 2);
-        w7 = Weights(Avx2.ShiftRightLogical(l3.AsUInt16(), 4).AsByte() & m, h1, 3);
+        var six = Vector256.Create((byte)0x3F);
+        var four = Vector256.Create((byte)0x0F);
+        Vector256<byte> a0 = Vector256.Load(b + 16), a1 = Vector256.Load(b + 48), a2 = Vector256.Load(b + 80), a3 = Vector256.Load(b + 112);
+        Vector256<byte> b0 = Vector256.Load(b + 144), b1 = Vector256.Load(b + 176);
+        w0 = a0 & six;
+        w1 = a1 & six;
+        w2 = a2 & six;
+        w3 = a3 & six;
+        w4 = (b0 & four) | Top2(a0);
+        w5 = (Avx2.ShiftRightLogical(b0.AsUInt16(), 4).AsByte() & four) | Top2(a1);
+        w6 = (b1 & four) | Top2(a2);
+        w7 = (Avx2.ShiftRightLogical(b1.AsUInt16(), 4).AsByte() & four) | Top2(a3);
     }
+
+    /// <summary>Bits 6-7 of each byte moved to bits 4-5 (the top 2 bits of a second-half weight), the rest cleared.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Top2(Vector256<byte> a) => Avx2.ShiftRightLogical(a.AsUInt16(), 2).AsByte() & Vector256.Create((byte)0x30);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<short> Mul(Vector256<byte> w, byte* a) => Avx2.MultiplyAddAdjacent(w, Vector256.Create(*(int*)a).AsSByte());
