@@ -25,4 +25,26 @@ public sealed unsafe class WorkerPoolTests
         Assert.Equal(4, s_calls);
         Assert.Equal(0, allocated);
     }
+
+    private static readonly long[] s_workerBytes = new long[3];
+    private static int s_round;
+
+    private static void RecordWorkerAllocations(void* ctx, int index, int count)
+    {
+        if (index == 1) s_workerBytes[s_round] = GC.GetAllocatedBytesForCurrentThread();
+    }
+
+    [Fact]
+    public void A_worker_that_blocks_for_the_first_time_allocates_nothing()
+    {
+        using var pool = new WorkerPool(2);
+        // the first Run comes while the worker still spins; during each sleep its spinning runs out and it blocks
+        for (s_round = 0; s_round < 3; s_round++)
+        {
+            pool.Run(&RecordWorkerAllocations, null);
+            Thread.Sleep(100);
+        }
+        Assert.Equal(s_workerBytes[0], s_workerBytes[1]);
+        Assert.Equal(s_workerBytes[0], s_workerBytes[2]);
+    }
 }

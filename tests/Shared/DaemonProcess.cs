@@ -84,7 +84,15 @@ public sealed class DaemonProcess : IAsyncDisposable
                 if (msg.Contains(needle, StringComparison.Ordinal)) return msg;
                 continue;
             }
-            if (_process is { HasExited: true }) throw new InvalidOperationException($"ttnoded exited with {_process.ExitCode} before '{needle}':\n{Output}");
+            if (_process is { HasExited: true })
+            {
+                // what it sent just before exiting may still be on its way from the socket into Notifications (the AOT
+                // daemon exits within a millisecond of STOPPING=1), and its last output lines into Output
+                while (Notifications.TryTake(out var late, TimeSpan.FromMilliseconds(500)))
+                    if (late.Contains(needle, StringComparison.Ordinal)) return late;
+                _process.WaitForExit();
+                throw new InvalidOperationException($"ttnoded exited with {_process.ExitCode} before '{needle}':\n{Output}");
+            }
         }
         throw new TimeoutException($"no '{needle}' from ttnoded:\n{Output}");
     }

@@ -11,8 +11,8 @@ internal sealed unsafe class WorkerPool : IDisposable
     // Events spin before blocking: decode hands work out ~100 times per token, and a kernel wake-up per hand-off
     // (tens of µs) would eat the gain of the second core.
     private const int SpinCount = 2000;
-    private readonly ManualResetEventSlim[] _start;
-    private readonly ManualResetEventSlim _done = new(false, SpinCount);
+    private readonly SpinThenBlockEvent[] _start;
+    private readonly SpinThenBlockEvent _done = new(SpinCount);
     private int _remaining;
     private delegate*<void*, int, int, void> _fn;
     private void* _ctx;
@@ -22,19 +22,21 @@ internal sealed unsafe class WorkerPool : IDisposable
     {
         Count = Math.Max(1, threads);
         _threads = new Thread[Count - 1];
-        _start = new ManualResetEventSlim[Count];
-        // A ManualResetEventSlim allocates its lock object the first time a Wait has to block: 24 bytes in the middle of
-        // decoding (seen once on CI as "24 bytes allocated per step"). A short timed wait on the unset events creates them now.
-        if (Count > 1) _done.Wait(1);
+        _start = new SpinThenBlockEvent[Count];
+        // Each thread primes the event it blocks on, so that no first block allocates mid-decode (with
+        // ManualResetEventSlim a worker's first real block allocated its waiter inside the benchmark's window).
+        _done.Prime();
         for (int i = 1; i < Count; i++)
         {
-            _start[i] = new ManualResetEventSlim(false, SpinCount);
-            _start[i].Wait(1);
+            _start[i] = new SpinThenBlockEvent(SpinCount);
             int index = i;
             _threads[i - 1] = new Thread(() => Loop(index)) { IsBackground = true, Name = $"ttengine-worker-{i}" };
             _threads[i - 1].Start();
         }
+        Run(&Nothing, null); // returns once every worker has primed its event and run once
     }
+
+    private static void Nothing(void* ctx, int index, int count) { }
 
     /// <summary>Threads taking part in each Run, the caller included.</summary>
     public int Count { get; }
@@ -58,6 +60,7 @@ internal sealed unsafe class WorkerPool : IDisposable
 
     private void Loop(int index)
     {
+        _start[index].Prime();
         while (true)
         {
             _start[index].Wait();
@@ -73,7 +76,5 @@ internal sealed unsafe class WorkerPool : IDisposable
         _stop = true;
         for (int i = 1; i < Count; i++) _start[i].Set();
         foreach (var t in _threads) t.Join();
-        for (int i = 1; i < Count; i++) _start[i].Dispose();
-        _done.Dispose();
     }
 }
