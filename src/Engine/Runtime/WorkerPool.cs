@@ -23,9 +23,6 @@ internal sealed unsafe class WorkerPool : IDisposable
         Count = Math.Max(1, threads);
         _threads = new Thread[Count - 1];
         _start = new SpinThenBlockEvent[Count];
-        // Each thread primes the event it blocks on, so that no first block allocates mid-decode (with
-        // ManualResetEventSlim a worker's first real block allocated its waiter inside the benchmark's window).
-        _done.Prime();
         for (int i = 1; i < Count; i++)
         {
             _start[i] = new SpinThenBlockEvent(SpinCount);
@@ -33,10 +30,7 @@ internal sealed unsafe class WorkerPool : IDisposable
             _threads[i - 1] = new Thread(() => Loop(index)) { IsBackground = true, Name = $"ttengine-worker-{i}" };
             _threads[i - 1].Start();
         }
-        Run(&Nothing, null); // returns once every worker has primed its event and run once
     }
-
-    private static void Nothing(void* ctx, int index, int count) { }
 
     /// <summary>Threads taking part in each Run, the caller included.</summary>
     public int Count { get; }
@@ -60,7 +54,6 @@ internal sealed unsafe class WorkerPool : IDisposable
 
     private void Loop(int index)
     {
-        _start[index].Prime();
         while (true)
         {
             _start[index].Wait();
@@ -76,5 +69,7 @@ internal sealed unsafe class WorkerPool : IDisposable
         _stop = true;
         for (int i = 1; i < Count; i++) _start[i].Set();
         foreach (var t in _threads) t.Join();
+        for (int i = 1; i < Count; i++) _start[i].Dispose();
+        _done.Dispose();
     }
 }
