@@ -162,15 +162,16 @@ public static unsafe class Q4_0x8
             byte* blk = group + (long)b * BlockBytes;
             StreamPrefetch.Ahead(blk, BlockBytes);
             int o = b * 32;
-            var (p0, p1, p2, p3) = Chunk4(blk + 16, act + o, a1 + o, a2 + o, a3 + o, 0);
-            var (q0, q1, q2, q3) = Chunk4(blk + 16, act + o, a1 + o, a2 + o, a3 + o, 1);
-            var (r0, r1, r2, r3) = Chunk4(blk + 16, act + o, a1 + o, a2 + o, a3 + o, 2);
-            var (u0, u1, u2, u3) = Chunk4(blk + 16, act + o, a1 + o, a2 + o, a3 + o, 3);
+            // running sums per token, chunk after chunk: four live int16 vectors instead of sixteen (which spilled)
+            var (s0, s1, s2, s3) = Chunk4(default, default, default, default, blk + 16, act + o, a1 + o, a2 + o, a3 + o, 0);
+            (s0, s1, s2, s3) = Chunk4(s0, s1, s2, s3, blk + 16, act + o, a1 + o, a2 + o, a3 + o, 1);
+            (s0, s1, s2, s3) = Chunk4(s0, s1, s2, s3, blk + 16, act + o, a1 + o, a2 + o, a3 + o, 2);
+            (s0, s1, s2, s3) = Chunk4(s0, s1, s2, s3, blk + 16, act + o, a1 + o, a2 + o, a3 + o, 3);
             var dw = RowGroups.Halves(blk);
-            acc0 = Accumulate(acc0, (p0 + q0) + (r0 + u0), dw, da0[b], sa0[b]);
-            acc1 = Accumulate(acc1, (p1 + q1) + (r1 + u1), dw, da1[b], sa1[b]);
-            acc2 = Accumulate(acc2, (p2 + q2) + (r2 + u2), dw, da2[b], sa2[b]);
-            acc3 = Accumulate(acc3, (p3 + q3) + (r3 + u3), dw, da3[b], sa3[b]);
+            acc0 = Accumulate(acc0, s0, dw, da0[b], sa0[b]);
+            acc1 = Accumulate(acc1, s1, dw, da1[b], sa1[b]);
+            acc2 = Accumulate(acc2, s2, dw, da2[b], sa2[b]);
+            acc3 = Accumulate(acc3, s3, dw, da3[b], sa3[b]);
         }
         Vector256.Store(acc0, y);
         Vector256.Store(acc1, y + yStride);
@@ -178,14 +179,15 @@ public static unsafe class Q4_0x8
         Vector256.Store(acc3, y + 3 * yStride);
     }
 
-    /// <summary><see cref="Chunk"/> c of one block for four tokens, the weight load and nibble split shared.</summary>
+    /// <summary>(s0..s3) plus <see cref="Chunk"/> c of one block for four tokens, the weight load and nibble split shared.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector256<short>, Vector256<short>, Vector256<short>, Vector256<short>) Chunk4(byte* q, byte* a0, byte* a1, byte* a2, byte* a3, int c)
+    private static (Vector256<short>, Vector256<short>, Vector256<short>, Vector256<short>) Chunk4(Vector256<short> s0, Vector256<short> s1,
+        Vector256<short> s2, Vector256<short> s3, byte* q, byte* a0, byte* a1, byte* a2, byte* a3, int c)
     {
         var w = Vector256.Load(q + 32 * c);
         var lo = RowGroups.LowNibbles(w);
         var hi = RowGroups.HighNibbles(w);
-        return (Pair(lo, hi, a0, c), Pair(lo, hi, a1, c), Pair(lo, hi, a2, c), Pair(lo, hi, a3, c));
+        return (s0 + Pair(lo, hi, a0, c), s1 + Pair(lo, hi, a1, c), s2 + Pair(lo, hi, a2, c), s3 + Pair(lo, hi, a3, c));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
