@@ -71,32 +71,34 @@ public static unsafe class Q8_0x8
             byte* blk = group + (long)b * BlockBytes;
             StreamPrefetch.Ahead(blk, BlockBytes);
             int o = 32 * b;
-            Vector256<int> p0 = default, p1 = default, p2 = default, p3 = default, q0 = default, q1 = default, q2 = default, q3 = default;
-            for (int c = 0; c < 8; c += 2)
-            {
-                var w0 = Vector256.Load((sbyte*)blk + 16 + 32 * c);
-                var w1 = Vector256.Load((sbyte*)blk + 48 + 32 * c);
-                var u0 = Avx2.Abs(w0).AsSByte();
-                var u1 = Avx2.Abs(w1).AsSByte();
-                int k = o + 4 * c;
-                p0 += Piece(w0, u0, act + k);
-                q0 += Piece(w1, u1, act + k + 4);
-                p1 += Piece(w0, u0, a1 + k);
-                q1 += Piece(w1, u1, a1 + k + 4);
-                p2 += Piece(w0, u0, a2 + k);
-                q2 += Piece(w1, u1, a2 + k + 4);
-                p3 += Piece(w0, u0, a3 + k);
-                q3 += Piece(w1, u1, a3 + k + 4);
-            }
+            // running sums per token, piece after piece (written out): four live int32 vectors, not eight
+            var (s0, s1, s2, s3) = Piece4(default, default, default, default, blk, act + o, a1 + o, a2 + o, a3 + o, 0);
+            (s0, s1, s2, s3) = Piece4(s0, s1, s2, s3, blk, act + o, a1 + o, a2 + o, a3 + o, 1);
+            (s0, s1, s2, s3) = Piece4(s0, s1, s2, s3, blk, act + o, a1 + o, a2 + o, a3 + o, 2);
+            (s0, s1, s2, s3) = Piece4(s0, s1, s2, s3, blk, act + o, a1 + o, a2 + o, a3 + o, 3);
+            (s0, s1, s2, s3) = Piece4(s0, s1, s2, s3, blk, act + o, a1 + o, a2 + o, a3 + o, 4);
+            (s0, s1, s2, s3) = Piece4(s0, s1, s2, s3, blk, act + o, a1 + o, a2 + o, a3 + o, 5);
+            (s0, s1, s2, s3) = Piece4(s0, s1, s2, s3, blk, act + o, a1 + o, a2 + o, a3 + o, 6);
+            (s0, s1, s2, s3) = Piece4(s0, s1, s2, s3, blk, act + o, a1 + o, a2 + o, a3 + o, 7);
             var d = RowGroups.Halves(blk);
-            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0 + q0), d * Vector256.Create(da0[b]), acc0);
-            acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1 + q1), d * Vector256.Create(da1[b]), acc1);
-            acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p2 + q2), d * Vector256.Create(da2[b]), acc2);
-            acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p3 + q3), d * Vector256.Create(da3[b]), acc3);
+            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0), d * Vector256.Create(da0[b]), acc0);
+            acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s1), d * Vector256.Create(da1[b]), acc1);
+            acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s2), d * Vector256.Create(da2[b]), acc2);
+            acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s3), d * Vector256.Create(da3[b]), acc3);
         }
         Vector256.Store(acc0, y);
         Vector256.Store(acc1, y + yStride);
         Vector256.Store(acc2, y + 2 * yStride);
         Vector256.Store(acc3, y + 3 * yStride);
+    }
+
+    /// <summary>(s0..s3) plus piece c of the block for four tokens, the weight load and its absolute value shared.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>) Piece4(Vector256<int> s0, Vector256<int> s1,
+        Vector256<int> s2, Vector256<int> s3, byte* blk, byte* a0, byte* a1, byte* a2, byte* a3, int c)
+    {
+        var w = Vector256.Load((sbyte*)blk + 16 + 32 * c);
+        var u = Avx2.Abs(w).AsSByte();
+        return (s0 + Piece(w, u, a0 + 4 * c), s1 + Piece(w, u, a1 + 4 * c), s2 + Piece(w, u, a2 + 4 * c), s3 + Piece(w, u, a3 + 4 * c));
     }
 }
