@@ -128,6 +128,42 @@ public static unsafe class Q6_Kx8
         return Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), d * Vector256.Create(da), acc);
     }
 
+    /// <summary>Weight vectors w0..w3 of <see cref="BlockWeights"/> (the block's first 16 elements).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FirstHalf(byte* b, out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3)
+    {
+        var six = Vector256.Create((byte)0x3F);
+        w0 = Vector256.Load(b + 16) & six;
+        w1 = Vector256.Load(b + 48) & six;
+        w2 = Vector256.Load(b + 80) & six;
+        w3 = Vector256.Load(b + 112) & six;
+    }
+
+    /// <summary>Weight vectors w4..w7 of <see cref="BlockWeights"/> (the block's last 16 elements).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SecondHalf(byte* b, out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7)
+    {
+        var four = Vector256.Create((byte)0x0F);
+        Vector256<byte> b0 = Vector256.Load(b + 144), b1 = Vector256.Load(b + 176);
+        w4 = (b0 & four) | Top2(Vector256.Load(b + 16));
+        w5 = (Avx2.ShiftRightLogical(b0.AsUInt16(), 4).AsByte() & four) | Top2(Vector256.Load(b + 48));
+        w6 = (b1 & four) | Top2(Vector256.Load(b + 80));
+        w7 = (Avx2.ShiftRightLogical(b1.AsUInt16(), 4).AsByte() & four) | Top2(Vector256.Load(b + 112));
+    }
+
+    /// <summary>Σ sc·u·q over 16 elements (four weight vectors against the activation bytes at <paramref name="a"/>), in int32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> HalfDot(Vector256<byte> wa, Vector256<byte> wb, Vector256<byte> wc, Vector256<byte> wd, byte* a, Vector256<short> sc) =>
+        Avx2.MultiplyAddAdjacent(Mul(wa, a) + Mul(wb, a + 4), sc) + Avx2.MultiplyAddAdjacent(Mul(wc, a + 8) + Mul(wd, a + 12), sc);
+
+    /// <summary>The end of <see cref="Accumulate"/> from the block's Σ sc·u·q: the same integer result and float operations.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Finish(Vector256<float> acc, Vector256<int> dot, Vector256<short> scPairs, Vector256<short> sums, Vector256<float> d, float da)
+    {
+        dot -= Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(scPairs, sums), 5);
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), d * Vector256.Create(da), acc);
+    }
+
     /// <summary>y[t·yStride + r] = row r · act[t] for the 8 rows of <paramref name="group"/>, t &lt; nTok (four tokens per pass).</summary>
     public static void Dot(byte* group, int groups, byte* act, long actStride, int nTok, float* y, long yStride, int n)
         => RowGroups.ByFours(&Dot4, &Dot1, group, groups, GroupBytes(n), act, actStride, nTok, y, yStride, n);
@@ -171,20 +207,21 @@ public static unsafe class Q6_Kx8
             {
                 byte* b = blk + 16 + j * BlockBytes;
                 int o = 256 * i + 32 * j, k = 8 * i + j;
-                BlockWeights(b, out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7);
+                // the first 16 elements for four tokens, then the last 16: four weight vectors and four int32 partial
+                // sums live at a time (all eight weight vectors across four tokens spilled ~50 vectors per block)
                 var scPairs = Avx2.ConvertToVector256Int16((sbyte*)b);
-                byte* a = act + o;
-                acc0 = Accumulate(acc0, Mul(w0, a) + Mul(w1, a + 4), Mul(w2, a + 8) + Mul(w3, a + 12),
-                    Mul(w4, a + 16) + Mul(w5, a + 20), Mul(w6, a + 24) + Mul(w7, a + 28), scPairs, HalfSums(hs0, k), d, da0[k]);
-                a = a1 + o;
-                acc1 = Accumulate(acc1, Mul(w0, a) + Mul(w1, a + 4), Mul(w2, a + 8) + Mul(w3, a + 12),
-                    Mul(w4, a + 16) + Mul(w5, a + 20), Mul(w6, a + 24) + Mul(w7, a + 28), scPairs, HalfSums(hs1, k), d, da1[k]);
-                a = a2 + o;
-                acc2 = Accumulate(acc2, Mul(w0, a) + Mul(w1, a + 4), Mul(w2, a + 8) + Mul(w3, a + 12),
-                    Mul(w4, a + 16) + Mul(w5, a + 20), Mul(w6, a + 24) + Mul(w7, a + 28), scPairs, HalfSums(hs2, k), d, da2[k]);
-                a = a3 + o;
-                acc3 = Accumulate(acc3, Mul(w0, a) + Mul(w1, a + 4), Mul(w2, a + 8) + Mul(w3, a + 12),
-                    Mul(w4, a + 16) + Mul(w5, a + 20), Mul(w6, a + 24) + Mul(w7, a + 28), scPairs, HalfSums(hs3, k), d, da3[k]);
+                var sc0 = Avx2.Shuffle(scPairs.AsByte(), Vector256.Create((byte)0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13, 0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13)).AsInt16();
+                var sc1 = Avx2.Shuffle(scPairs.AsByte(), Vector256.Create((byte)2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15, 2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15)).AsInt16();
+                FirstHalf(b, out var w0, out var w1, out var w2, out var w3);
+                var f0 = HalfDot(w0, w1, w2, w3, act + o, sc0);
+                var f1 = HalfDot(w0, w1, w2, w3, a1 + o, sc0);
+                var f2 = HalfDot(w0, w1, w2, w3, a2 + o, sc0);
+                var f3 = HalfDot(w0, w1, w2, w3, a3 + o, sc0);
+                SecondHalf(b, out var w4, out var w5, out var w6, out var w7);
+                acc0 = Finish(acc0, f0 + HalfDot(w4, w5, w6, w7, act + o + 16, sc1), scPairs, HalfSums(hs0, k), d, da0[k]);
+                acc1 = Finish(acc1, f1 + HalfDot(w4, w5, w6, w7, a1 + o + 16, sc1), scPairs, HalfSums(hs1, k), d, da1[k]);
+                acc2 = Finish(acc2, f2 + HalfDot(w4, w5, w6, w7, a2 + o + 16, sc1), scPairs, HalfSums(hs2, k), d, da2[k]);
+                acc3 = Finish(acc3, f3 + HalfDot(w4, w5, w6, w7, a3 + o + 16, sc1), scPairs, HalfSums(hs3, k), d, da3[k]);
             }
         }
         Vector256.Store(acc0, y);
