@@ -14,15 +14,6 @@ namespace TtEngine.Runtime;
 /// </summary>
 public static unsafe class MemoryBandwidth
 {
-    /// <summary>Best-of-<paramref name="passes"/> read bandwidth in bytes per second over a <paramref name="bytes"/> buffer (0 = <see cref="DefaultBytes"/>).</summary>
-    public static double MeasureRead(int threads, long bytes = 0, int passes = 5)
-    {
-        using var probe = new ReadProbe(threads, bytes);
-        double best = 0;
-        for (int p = 0; p < passes; p++) best = Math.Max(best, probe.Pass());
-        return best;
-    }
-
     /// <summary>
     /// A probe buffer and its threads, kept so that single passes can be interleaved with other work: the engine benchmark
     /// reads the bandwidth between its decode steps, so that both figures of its ratio come from the same minutes of a
