@@ -45,8 +45,7 @@ public static unsafe class Q4_0x8
     private static Vector256<short> Chunk(byte* q, sbyte* a, int c)
     {
         var w = Vector256.Load(q + 32 * c);
-        return Avx2.MultiplyAddAdjacent(RowGroups.LowNibbles(w), Vector256.Create(*(int*)(a + 4 * c)).AsSByte())
-            + Avx2.MultiplyAddAdjacent(RowGroups.HighNibbles(w), Vector256.Create(*(int*)(a + 16 + 4 * c)).AsSByte());
+        return Pair(RowGroups.LowNibbles(w), RowGroups.HighNibbles(w), (byte*)a, c);
     }
 
     /// <summary>acc + dw·da·Σu·q − 8·dw·sa for one block of 8 rows (the same operations in the 1- and 4-token kernels).</summary>

@@ -91,18 +91,9 @@ public static unsafe class Q6_Kx8
     private static void BlockWeights(byte* b, out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
         out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7)
     {
-        var six = Vector256.Create((byte)0x3F);
-        var four = Vector256.Create((byte)0x0F);
         Vector256<byte> a0 = Vector256.Load(b + 16), a1 = Vector256.Load(b + 48), a2 = Vector256.Load(b + 80), a3 = Vector256.Load(b + 112);
-        Vector256<byte> b0 = Vector256.Load(b + 144), b1 = Vector256.Load(b + 176);
-        w0 = a0 & six;
-        w1 = a1 & six;
-        w2 = a2 & six;
-        w3 = a3 & six;
-        w4 = (b0 & four) | Top2(a0);
-        w5 = (Avx2.ShiftRightLogical(b0.AsUInt16(), 4).AsByte() & four) | Top2(a1);
-        w6 = (b1 & four) | Top2(a2);
-        w7 = (Avx2.ShiftRightLogical(b1.AsUInt16(), 4).AsByte() & four) | Top2(a3);
+        FirstHalf(a0, a1, a2, a3, out w0, out w1, out w2, out w3);
+        SecondHalf(b, a0, a1, a2, a3, out w4, out w5, out w6, out w7);
     }
 
     /// <summary>Bits 6-7 of each byte moved to bits 4-5 (the top 2 bits of a second-half weight), the rest cleared.</summary>
@@ -121,34 +112,40 @@ public static unsafe class Q6_Kx8
     private static Vector256<float> Accumulate(Vector256<float> acc, Vector256<short> p0, Vector256<short> p1, Vector256<short> p2, Vector256<short> p3,
         Vector256<short> scPairs, Vector256<short> sums, Vector256<float> d, float da)
     {
-        var sc0 = Avx2.Shuffle(scPairs.AsByte(), Vector256.Create((byte)0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13, 0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13)).AsInt16();
-        var sc1 = Avx2.Shuffle(scPairs.AsByte(), Vector256.Create((byte)2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15, 2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15)).AsInt16();
+        var (sc0, sc1) = Scales(scPairs);
         var dot = (Avx2.MultiplyAddAdjacent(p0, sc0) + Avx2.MultiplyAddAdjacent(p1, sc0)) + (Avx2.MultiplyAddAdjacent(p2, sc1) + Avx2.MultiplyAddAdjacent(p3, sc1));
-        dot -= Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(scPairs, sums), 5);
-        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), d * Vector256.Create(da), acc);
+        return Finish(acc, dot, scPairs, sums, d, da);
     }
 
-    /// <summary>Weight vectors w0..w3 of <see cref="BlockWeights"/> (the block's first 16 elements).</summary>
+    /// <summary>Each row's scale of the first and of the last 16 elements in both int16 lanes of its int32 lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void FirstHalf(byte* b, out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3)
+    private static (Vector256<short>, Vector256<short>) Scales(Vector256<short> scPairs) =>
+        (Avx2.Shuffle(scPairs.AsByte(), Vector256.Create((byte)0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13, 0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13)).AsInt16(),
+         Avx2.Shuffle(scPairs.AsByte(), Vector256.Create((byte)2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15, 2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15)).AsInt16());
+
+    /// <summary>Weight vectors w0..w3 (the block's first 16 elements) from its four A vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FirstHalf(Vector256<byte> a0, Vector256<byte> a1, Vector256<byte> a2, Vector256<byte> a3,
+        out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3)
     {
         var six = Vector256.Create((byte)0x3F);
-        w0 = Vector256.Load(b + 16) & six;
-        w1 = Vector256.Load(b + 48) & six;
-        w2 = Vector256.Load(b + 80) & six;
-        w3 = Vector256.Load(b + 112) & six;
+        w0 = a0 & six;
+        w1 = a1 & six;
+        w2 = a2 & six;
+        w3 = a3 & six;
     }
 
-    /// <summary>Weight vectors w4..w7 of <see cref="BlockWeights"/> (the block's last 16 elements).</summary>
+    /// <summary>Weight vectors w4..w7 (the block's last 16 elements): low nibbles from B, top bits from the A vectors.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void SecondHalf(byte* b, out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7)
+    private static void SecondHalf(byte* b, Vector256<byte> a0, Vector256<byte> a1, Vector256<byte> a2, Vector256<byte> a3,
+        out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7)
     {
         var four = Vector256.Create((byte)0x0F);
         Vector256<byte> b0 = Vector256.Load(b + 144), b1 = Vector256.Load(b + 176);
-        w4 = (b0 & four) | Top2(Vector256.Load(b + 16));
-        w5 = (Avx2.ShiftRightLogical(b0.AsUInt16(), 4).AsByte() & four) | Top2(Vector256.Load(b + 48));
-        w6 = (b1 & four) | Top2(Vector256.Load(b + 80));
-        w7 = (Avx2.ShiftRightLogical(b1.AsUInt16(), 4).AsByte() & four) | Top2(Vector256.Load(b + 112));
+        w4 = (b0 & four) | Top2(a0);
+        w5 = (Avx2.ShiftRightLogical(b0.AsUInt16(), 4).AsByte() & four) | Top2(a1);
+        w6 = (b1 & four) | Top2(a2);
+        w7 = (Avx2.ShiftRightLogical(b1.AsUInt16(), 4).AsByte() & four) | Top2(a3);
     }
 
     /// <summary>Σ sc·u·q over 16 elements (four weight vectors against the activation bytes at <paramref name="a"/>), in int32.</summary>
@@ -210,14 +207,13 @@ public static unsafe class Q6_Kx8
                 // the first 16 elements for four tokens, then the last 16: four weight vectors and four int32 partial
                 // sums live at a time (all eight weight vectors across four tokens spilled ~50 vectors per block)
                 var scPairs = Avx2.ConvertToVector256Int16((sbyte*)b);
-                var sc0 = Avx2.Shuffle(scPairs.AsByte(), Vector256.Create((byte)0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13, 0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13)).AsInt16();
-                var sc1 = Avx2.Shuffle(scPairs.AsByte(), Vector256.Create((byte)2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15, 2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15)).AsInt16();
-                FirstHalf(b, out var w0, out var w1, out var w2, out var w3);
+                var (sc0, sc1) = Scales(scPairs);
+                FirstHalf(Vector256.Load(b + 16), Vector256.Load(b + 48), Vector256.Load(b + 80), Vector256.Load(b + 112), out var w0, out var w1, out var w2, out var w3);
                 var f0 = HalfDot(w0, w1, w2, w3, act + o, sc0);
                 var f1 = HalfDot(w0, w1, w2, w3, a1 + o, sc0);
                 var f2 = HalfDot(w0, w1, w2, w3, a2 + o, sc0);
                 var f3 = HalfDot(w0, w1, w2, w3, a3 + o, sc0);
-                SecondHalf(b, out var w4, out var w5, out var w6, out var w7);
+                SecondHalf(b, Vector256.Load(b + 16), Vector256.Load(b + 48), Vector256.Load(b + 80), Vector256.Load(b + 112), out var w4, out var w5, out var w6, out var w7);
                 acc0 = Finish(acc0, f0 + HalfDot(w4, w5, w6, w7, act + o + 16, sc1), scPairs, HalfSums(hs0, k), d, da0[k]);
                 acc1 = Finish(acc1, f1 + HalfDot(w4, w5, w6, w7, a1 + o + 16, sc1), scPairs, HalfSums(hs1, k), d, da1[k]);
                 acc2 = Finish(acc2, f2 + HalfDot(w4, w5, w6, w7, a2 + o + 16, sc1), scPairs, HalfSums(hs2, k), d, da2[k]);
