@@ -55,13 +55,15 @@ public unsafe class InterleavedKernelTests
 
     private static int RowBytes(GgmlType type, int n) => (int)GgmlTypeInfo.RowBytes(type, n);
 
-    private static byte[] Activations(int n, int tokens, int seed)
+    /// <summary>Activation rows quantized as the form's kernel reads them (one scale per 32 elements, or per 256 for the K-quants).</summary>
+    private static byte[] Activations(GgmlType type, int n, int tokens, int seed)
     {
         int stride = Q8Act.RowBytes(n);
         var act = new byte[stride * tokens];
+        bool super = Form(type).SuperBlockActivations;
         fixed (byte* pa = act)
             for (int t = 0; t < tokens; t++)
-                fixed (float* px = RandomFloats(n, seed + t, 1f)) Q8Act.Quantize(px, pa + t * stride, n);
+                fixed (float* px = RandomFloats(n, seed + t, 1f)) Q8Act.Quantize(px, pa + t * stride, n, super);
         return act;
     }
 
@@ -87,7 +89,7 @@ public unsafe class InterleavedKernelTests
     {
         if (!Supports(type, 24, n)) return; // no AVX2: the plain kernels are used and tested elsewhere
         const int rows = 24, tokens = 6; // 6 = one four-token pass and two single ones; 3 groups = a pair and a single one
-        byte[] w = Matrix(type, rows, n, n), packed = Pack(type, w, rows, n), act = Activations(n, tokens, 3 * n);
+        byte[] w = Matrix(type, rows, n, n), packed = Pack(type, w, rows, n), act = Activations(type, n, tokens, 3 * n);
         int stride = Q8Act.RowBytes(n), rowBytes = RowBytes(type, n);
         var y = new float[tokens * rows];
         var single = new float[tokens * rows]; // each token on its own: the one-token path (two groups at a time for Q4_0)
@@ -119,7 +121,7 @@ public unsafe class InterleavedKernelTests
     {
         const int groups = 5, rows = 8 * groups; // two pairs and a single group
         if (!Supports(type, rows, n)) return;
-        byte[] packed = Pack(type, Matrix(type, rows, n, 17), rows, n), act = Activations(n, 3, 60);
+        byte[] packed = Pack(type, Matrix(type, rows, n, 17), rows, n), act = Activations(type, n, 3, 60);
         int stride = Q8Act.RowBytes(n);
         foreach (int tokens in new[] { 1, 3 })
         {
@@ -140,7 +142,7 @@ public unsafe class InterleavedKernelTests
     {
         if (!Supports(type, 8, 1024)) return;
         const int n = 1024;
-        byte[] w = Matrix(type, 8, n, 5), packed = Pack(type, w, 8, n), act = Activations(n, 4, 50);
+        byte[] w = Matrix(type, 8, n, 5), packed = Pack(type, w, 8, n), act = Activations(type, n, 4, 50);
         int stride = Q8Act.RowBytes(n);
         var four = new float[32];
         var one = new float[32];

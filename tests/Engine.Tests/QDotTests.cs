@@ -18,27 +18,45 @@ public unsafe class QDotTests
         return x;
     }
 
-    [Fact]
-    public void Q8Act_Simd_EqualsReference_Bytewise()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Q8Act_Simd_EqualsReference_Bytewise(bool superBlocks)
     {
         const int n = 1024;
+        int per = superBlocks ? 256 : 32; // elements per scale
         float[] x = RandomFloats(n, 1, 3f);
         x[5] = 0; x[64..96].AsSpan().Clear(); // an all-zero block
+        x[768..].AsSpan().Clear(); // an all-zero super-block
         var a = new byte[Q8Act.RowBytes(n)];
         var b = new byte[Q8Act.RowBytes(n)];
         fixed (float* px = x) fixed (byte* pa = a) fixed (byte* pb = b)
         {
-            Q8Act.Quantize(px, pa, n);
-            Q8Act.QuantizeReference(px, pb, n);
+            Q8Act.Quantize(px, pa, n, superBlocks);
+            Q8Act.QuantizeReference(px, pb, n, superBlocks);
             float* d = Q8Act.Scales(pb, n);
-            for (int i = 0; i < n; i++) Assert.True(MathF.Abs(((sbyte*)pb)[i] * d[i / 32] - x[i]) <= d[i / 32] * 0.5f + 1e-6f);
-            int* h = Q8Act.HalfSums(pb, n);
+            for (int i = 0; i < n; i++)
+            {
+                Assert.True(MathF.Abs(((sbyte*)pb)[i] * d[i / 32] - x[i]) <= d[i / 32] * 0.5f + 1e-6f);
+                Assert.Equal(d[i / per * per / 32], d[i / 32]); // one scale per 32 or per 256 elements
+            }
+            float amax = x.AsSpan(0, per).ToArray().Max(MathF.Abs);
+            Assert.Equal(amax / 127f, d[0]);
+            int* h = Q8Act.HalfSums(pb, n), pairs = Q8Act.PairSums(pb, n);
+            var whole = new int[n / 32];
             for (int blk = 0; blk < n / 32; blk++)
             {
                 int lo = 0, hi = 0;
                 for (int j = 0; j < 16; j++) { lo += ((sbyte*)pb)[32 * blk + j]; hi += ((sbyte*)pb)[32 * blk + 16 + j]; }
                 Assert.Equal(lo, (short)h[blk]);
                 Assert.Equal(hi, h[blk] >> 16);
+                Assert.Equal(d[blk] * (lo + hi), Q8Act.Sums(pb, n)[blk]);
+                whole[blk] = lo + hi;
+            }
+            for (int k = 0; k < n / 64; k++)
+            {
+                Assert.Equal(whole[2 * k], (short)pairs[k]);
+                Assert.Equal(whole[2 * k + 1], pairs[k] >> 16);
             }
         }
         Assert.Equal(b, a);

@@ -9,13 +9,19 @@ namespace TtEngine.Kernels;
 /// Q4_K with 8 rows interleaved ("Q4_Kx8"), the <see cref="Q4_0x8"/> scheme for K-quant super-blocks.
 /// <para>
 /// Layout, per group of 8 rows, per 256-element super-block (1184 bytes; the plain rows take 1152):
-/// <c>[d: 8 halves][dmin: 8 halves][sc: 8 sub-blocks × 8 rows, bytes][m: 8 × 8 bytes][4 chunks × 8 × 32 quant bytes]</c>.
-/// The 6-bit scales and mins are unpacked once, at load. Chunk p covers sub-blocks 2p (low nibbles) and 2p+1 (high
-/// nibbles); its 32-byte piece c holds row r's quant bytes 32p+4c..+3 at 4r..4r+3, so one load, mask and shift give
-/// 4 weights of each of 8 rows for both sub-blocks, and one <c>vpmaddubsw</c> against a 4-byte activation broadcast
-/// serves 8 rows. A sub-block's 16 products per int16 lane stay ≤ 30480.
+/// <c>[d: 8 halves][dmin: 8 halves][sc: 8 sub-blocks × 8 rows, bytes][m: 4 pairs × 8 rows × 2 bytes][4 chunks × 8 × 32 quant bytes]</c>.
+/// The 6-bit scales and mins are unpacked once, at load; byte 16p+2r+e of m is row r's min of sub-block 2p+e. Chunk p
+/// covers sub-blocks 2p (low nibbles) and 2p+1 (high nibbles); its 32-byte piece c holds row r's quant bytes 32p+4c..+3
+/// at 4r..4r+3, so one load, mask and shift give 4 weights of each of 8 rows for both sub-blocks, and one
+/// <c>vpmaddubsw</c> against a 4-byte activation broadcast serves 8 rows. A sub-block's 16 products per int16 lane stay
+/// ≤ 30480.
 /// </para>
-/// Per sub-block j and row: d·sc_j·da_j·Σu·q − dmin·m_j·sa_j. The one- and four-token kernels are bit-identical.
+/// <para>
+/// The activations have one scale da per super-block (<see cref="Q8Act.QuantizeSuperBlocks"/>), so per row
+/// d·da·Σ_j sc_j·Σu·q − dmin·da·Σ_j m_j·S_j is two int32 sums (≤ 31 M and ≤ 2.1 M) converted once per 256 elements:
+/// <c>vpmaddwd</c> applies the sub-block scales and, against the activations' pair sums S, the mins.
+/// The one- and four-token kernels are bit-identical.
+/// </para>
 /// </summary>
 public static unsafe class Q4_Kx8
 {
@@ -48,7 +54,7 @@ public static unsafe class Q4_Kx8
                     {
                         Quants.ScaleMinK4(j, blk + 4, out int sc, out int m);
                         o[32 + 8 * j + r] = (byte)sc;
-                        o[96 + 8 * j + r] = (byte)m;
+                        o[96 + 16 * (j >> 1) + 2 * r + (j & 1)] = (byte)m;
                     }
                     for (int p = 0; p < 4; p++)
                         for (int c = 0; c < 8; c++)
@@ -59,16 +65,30 @@ public static unsafe class Q4_Kx8
         return finite;
     }
 
+    /// <summary>Sub-block scales of 8 rows (8 bytes at <paramref name="sc"/>) as int16, each in both lanes of its row's int32 lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Bytes8(byte* p) => Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(p));
+    private static Vector256<short> SubScales(byte* sc) =>
+        Avx2.Shuffle(Vector256.Create(*(long*)sc).AsByte(),
+            Vector256.Create((byte)0, 0x80, 0, 0x80, 1, 0x80, 1, 0x80, 2, 0x80, 2, 0x80, 3, 0x80, 3, 0x80,
+                4, 0x80, 4, 0x80, 5, 0x80, 5, 0x80, 6, 0x80, 6, 0x80, 7, 0x80, 7, 0x80)).AsInt16();
 
-    /// <summary>acc + dsc·da·Σu·q − dm·sa for one sub-block of 8 rows (the same operations in both kernels).</summary>
+    /// <summary>Σ sc·u·q of the chunk's two sub-blocks (int16 sums of 8 rows) in int32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Accumulate(Vector256<float> acc, Vector256<short> sums, Vector256<float> dsc, Vector256<float> dm, float da, float sa)
+    private static Vector256<int> Scaled(Vector256<short> lo, Vector256<short> hi, byte* blk, int p) =>
+        Avx2.MultiplyAddAdjacent(lo, SubScales(blk + 32 + 16 * p)) + Avx2.MultiplyAddAdjacent(hi, SubScales(blk + 40 + 16 * p));
+
+    /// <summary>Σ_j m_j·S_j over the sub-block pair p (the activations' pair sums at <paramref name="pairs"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Mins(byte* blk, int* pairs, int p) =>
+        Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(blk + 96 + 16 * p), Vector256.Create(pairs[p]).AsInt16());
+
+    /// <summary>acc + d·da·Σ sc·u·q − dmin·da·Σ m·S for one super-block of 8 rows (the same operations in both kernels).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Finish(Vector256<float> acc, Vector256<int> dot, byte* blk, int* pairs, float da)
     {
-        var dot = Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(sums, Vector256<short>.One));
-        acc = Fma.MultiplyAdd(dot, dsc * Vector256.Create(da), acc);
-        return Fma.MultiplyAdd(dm, Vector256.Create(-sa), acc);
+        var mins = (Mins(blk, pairs, 0) + Mins(blk, pairs, 1)) + (Mins(blk, pairs, 2) + Mins(blk, pairs, 3));
+        acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), RowGroups.Halves(blk) * Vector256.Create(da), acc);
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(mins), RowGroups.Halves(blk + 16) * Vector256.Create(-da), acc);
     }
 
     /// <summary>y[t·yStride + r] = row r · act[t] for the 8 rows of <paramref name="group"/>, t &lt; nTok (four tokens per pass).</summary>
@@ -77,13 +97,14 @@ public static unsafe class Q4_Kx8
 
     private static void Dot1(byte* group, byte* act, float* y, int n)
     {
-        float* da = Q8Act.Scales(act, n), sa = Q8Act.Sums(act, n);
+        float* da = Q8Act.Scales(act, n);
+        int* ps = Q8Act.PairSums(act, n);
         var acc = Vector256<float>.Zero;
         for (int i = 0; i < n / 256; i++)
         {
             byte* blk = group + (long)i * SuperBytes;
             StreamPrefetch.Ahead(blk, QuantOffset); // then per 256 quant bytes: unrolled, unlike a loop over 19 lines
-            Vector256<float> d = RowGroups.Halves(blk), dmin = RowGroups.Halves(blk + 16);
+            var dot = Vector256<int>.Zero;
             for (int p = 0; p < 4; p++)
             {
                 byte* q = blk + QuantOffset + 256 * p;
@@ -100,10 +121,9 @@ public static unsafe class Q4_Kx8
                 var (l7, h7) = Chunk(q, a, 7);
                 var lo = ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7));
                 var hi = ((h0 + h1) + (h2 + h3)) + ((h4 + h5) + (h6 + h7));
-                int j = 2 * p, b = 8 * i + j;
-                acc = Accumulate(acc, lo, d * Bytes8(blk + 32 + 8 * j), dmin * Bytes8(blk + 96 + 8 * j), da[b], sa[b]);
-                acc = Accumulate(acc, hi, d * Bytes8(blk + 40 + 8 * j), dmin * Bytes8(blk + 104 + 8 * j), da[b + 1], sa[b + 1]);
+                dot += Scaled(lo, hi, blk, p);
             }
+            acc = Finish(acc, dot, blk, ps + 4 * i, da[8 * i]);
         }
         Vector256.Store(acc, y);
     }
@@ -121,13 +141,13 @@ public static unsafe class Q4_Kx8
     {
         byte* a1 = act + actStride, a2 = a1 + actStride, a3 = a2 + actStride;
         float* da0 = Q8Act.Scales(act, n), da1 = Q8Act.Scales(a1, n), da2 = Q8Act.Scales(a2, n), da3 = Q8Act.Scales(a3, n);
-        float* sa0 = Q8Act.Sums(act, n), sa1 = Q8Act.Sums(a1, n), sa2 = Q8Act.Sums(a2, n), sa3 = Q8Act.Sums(a3, n);
+        int* ps0 = Q8Act.PairSums(act, n), ps1 = Q8Act.PairSums(a1, n), ps2 = Q8Act.PairSums(a2, n), ps3 = Q8Act.PairSums(a3, n);
         Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         for (int i = 0; i < n / 256; i++)
         {
             byte* blk = group + (long)i * SuperBytes;
             StreamPrefetch.Ahead(blk, SuperBytes);
-            Vector256<float> d = RowGroups.Halves(blk), dmin = RowGroups.Halves(blk + 16);
+            Vector256<int> dot0 = default, dot1 = default, dot2 = default, dot3 = default;
             for (int p = 0; p < 4; p++)
             {
                 byte* q = blk + QuantOffset + 256 * p;
@@ -147,19 +167,15 @@ public static unsafe class Q4_Kx8
                     l3 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(a3 + k)).AsSByte());
                     h3 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(a3 + k + 32)).AsSByte());
                 }
-                int j = 2 * p, b = 8 * i + j;
-                Vector256<float> dsc = d * Bytes8(blk + 32 + 8 * j), dm = dmin * Bytes8(blk + 96 + 8 * j);
-                acc0 = Accumulate(acc0, l0, dsc, dm, da0[b], sa0[b]);
-                acc1 = Accumulate(acc1, l1, dsc, dm, da1[b], sa1[b]);
-                acc2 = Accumulate(acc2, l2, dsc, dm, da2[b], sa2[b]);
-                acc3 = Accumulate(acc3, l3, dsc, dm, da3[b], sa3[b]);
-                dsc = d * Bytes8(blk + 40 + 8 * j);
-                dm = dmin * Bytes8(blk + 104 + 8 * j);
-                acc0 = Accumulate(acc0, h0, dsc, dm, da0[b + 1], sa0[b + 1]);
-                acc1 = Accumulate(acc1, h1, dsc, dm, da1[b + 1], sa1[b + 1]);
-                acc2 = Accumulate(acc2, h2, dsc, dm, da2[b + 1], sa2[b + 1]);
-                acc3 = Accumulate(acc3, h3, dsc, dm, da3[b + 1], sa3[b + 1]);
+                dot0 += Scaled(l0, h0, blk, p);
+                dot1 += Scaled(l1, h1, blk, p);
+                dot2 += Scaled(l2, h2, blk, p);
+                dot3 += Scaled(l3, h3, blk, p);
             }
+            acc0 = Finish(acc0, dot0, blk, ps0 + 4 * i, da0[8 * i]);
+            acc1 = Finish(acc1, dot1, blk, ps1 + 4 * i, da1[8 * i]);
+            acc2 = Finish(acc2, dot2, blk, ps2 + 4 * i, da2[8 * i]);
+            acc3 = Finish(acc3, dot3, blk, ps3 + 4 * i, da3[8 * i]);
         }
         Vector256.Store(acc0, y);
         Vector256.Store(acc1, y + yStride);

@@ -18,8 +18,9 @@ namespace TtEngine.Kernels;
 /// </para>
 /// <para>
 /// Weights are used unsigned (u = q+32 ≤ 63: two products per int16 lane, pairs of pieces ≤ 32004), scaled per 16 elements
-/// with <c>vpmaddwd</c>, and the −32 is one correction per block: 32·(sc₀·Σa[0..15] + sc₁·Σa[16..31]).
-/// The one- and four-token kernels are bit-identical.
+/// with <c>vpmaddwd</c>, and the −32 is one correction per block: 32·(sc₀·Σa[0..15] + sc₁·Σa[16..31]). The activations
+/// have one scale per super-block (<see cref="Q8Act.QuantizeSuperBlocks"/>), so a super-block's sums stay in int32
+/// (|Σ| ≤ 8 × 33 M) and are converted and scaled once. The one- and four-token kernels are bit-identical.
 /// </summary>
 public static unsafe class Q6_Kx8
 {
@@ -107,14 +108,14 @@ public static unsafe class Q6_Kx8
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<short> HalfSums(int* h, int k) => Vector256.Create(h[k]).AsInt16();
 
-    /// <summary>acc + d·da·(Σ sc·u·q − 32·(sc₀·S₀ + sc₁·S₁)) for one block of 8 rows (the same operations in both kernels).</summary>
+    /// <summary>Σ sc·u·q − 32·(sc₀·S₀ + sc₁·S₁) for one block of 8 rows, in int32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Accumulate(Vector256<float> acc, Vector256<short> p0, Vector256<short> p1, Vector256<short> p2, Vector256<short> p3,
-        Vector256<short> scPairs, Vector256<short> sums, Vector256<float> d, float da)
+    private static Vector256<int> BlockDot(Vector256<short> p0, Vector256<short> p1, Vector256<short> p2, Vector256<short> p3,
+        Vector256<short> scPairs, Vector256<short> sums)
     {
         var (sc0, sc1) = Scales(scPairs);
         var dot = (Avx2.MultiplyAddAdjacent(p0, sc0) + Avx2.MultiplyAddAdjacent(p1, sc0)) + (Avx2.MultiplyAddAdjacent(p2, sc1) + Avx2.MultiplyAddAdjacent(p3, sc1));
-        return Finish(acc, dot, scPairs, sums, d, da);
+        return Corrected(dot, scPairs, sums);
     }
 
     /// <summary>Each row's scale of the first and of the last 16 elements in both int16 lanes of its int32 lane.</summary>
@@ -153,13 +154,15 @@ public static unsafe class Q6_Kx8
     private static Vector256<int> HalfDot(Vector256<byte> wa, Vector256<byte> wb, Vector256<byte> wc, Vector256<byte> wd, byte* a, Vector256<short> sc) =>
         Avx2.MultiplyAddAdjacent(Mul(wa, a) + Mul(wb, a + 4), sc) + Avx2.MultiplyAddAdjacent(Mul(wc, a + 8) + Mul(wd, a + 12), sc);
 
-    /// <summary>The end of <see cref="Accumulate"/> from the block's Σ sc·u·q: the same integer result and float operations.</summary>
+    /// <summary>The block's Σ sc·u·q less the −32 offset's share: 32·(sc₀·S₀ + sc₁·S₁).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Finish(Vector256<float> acc, Vector256<int> dot, Vector256<short> scPairs, Vector256<short> sums, Vector256<float> d, float da)
-    {
-        dot -= Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(scPairs, sums), 5);
-        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), d * Vector256.Create(da), acc);
-    }
+    private static Vector256<int> Corrected(Vector256<int> dot, Vector256<short> scPairs, Vector256<short> sums) =>
+        dot - Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(scPairs, sums), 5);
+
+    /// <summary>acc + d·da·Σ over one super-block of 8 rows (the same operations in both kernels).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Finish(Vector256<float> acc, Vector256<int> dot, Vector256<float> d, float da) =>
+        Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), d * Vector256.Create(da), acc);
 
     /// <summary>y[t·yStride + r] = row r · act[t] for the 8 rows of <paramref name="group"/>, t &lt; nTok (four tokens per pass).</summary>
     public static void Dot(byte* group, int groups, byte* act, long actStride, int nTok, float* y, long yStride, int n)
@@ -174,7 +177,7 @@ public static unsafe class Q6_Kx8
         {
             byte* blk = group + (long)i * SuperBytes;
             StreamPrefetch.Ahead(blk, 16);
-            var d = RowGroups.Halves(blk);
+            var dot = Vector256<int>.Zero;
             for (int j = 0; j < 8; j++)
             {
                 byte* b = blk + 16 + j * BlockBytes;
@@ -182,9 +185,10 @@ public static unsafe class Q6_Kx8
                 byte* a = act + 256 * i + 32 * j;
                 BlockWeights(b, out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7);
                 var scPairs = Avx2.ConvertToVector256Int16((sbyte*)b);
-                acc = Accumulate(acc, Mul(w0, a) + Mul(w1, a + 4), Mul(w2, a + 8) + Mul(w3, a + 12),
-                    Mul(w4, a + 16) + Mul(w5, a + 20), Mul(w6, a + 24) + Mul(w7, a + 28), scPairs, HalfSums(hs, 8 * i + j), d, da[8 * i + j]);
+                dot += BlockDot(Mul(w0, a) + Mul(w1, a + 4), Mul(w2, a + 8) + Mul(w3, a + 12),
+                    Mul(w4, a + 16) + Mul(w5, a + 20), Mul(w6, a + 24) + Mul(w7, a + 28), scPairs, HalfSums(hs, 8 * i + j));
             }
+            acc = Finish(acc, dot, RowGroups.Halves(blk), da[8 * i]);
         }
         Vector256.Store(acc, y);
     }
@@ -199,7 +203,7 @@ public static unsafe class Q6_Kx8
         {
             byte* blk = group + (long)i * SuperBytes;
             StreamPrefetch.Ahead(blk, SuperBytes);
-            var d = RowGroups.Halves(blk);
+            Vector256<int> dot0 = default, dot1 = default, dot2 = default, dot3 = default;
             for (int j = 0; j < 8; j++)
             {
                 byte* b = blk + 16 + j * BlockBytes;
@@ -214,11 +218,16 @@ public static unsafe class Q6_Kx8
                 var f2 = HalfDot(w0, w1, w2, w3, a2 + o, sc0);
                 var f3 = HalfDot(w0, w1, w2, w3, a3 + o, sc0);
                 SecondHalf(b, Vector256.Load(b + 16), Vector256.Load(b + 48), Vector256.Load(b + 80), Vector256.Load(b + 112), out var w4, out var w5, out var w6, out var w7);
-                acc0 = Finish(acc0, f0 + HalfDot(w4, w5, w6, w7, act + o + 16, sc1), scPairs, HalfSums(hs0, k), d, da0[k]);
-                acc1 = Finish(acc1, f1 + HalfDot(w4, w5, w6, w7, a1 + o + 16, sc1), scPairs, HalfSums(hs1, k), d, da1[k]);
-                acc2 = Finish(acc2, f2 + HalfDot(w4, w5, w6, w7, a2 + o + 16, sc1), scPairs, HalfSums(hs2, k), d, da2[k]);
-                acc3 = Finish(acc3, f3 + HalfDot(w4, w5, w6, w7, a3 + o + 16, sc1), scPairs, HalfSums(hs3, k), d, da3[k]);
+                dot0 += Corrected(f0 + HalfDot(w4, w5, w6, w7, act + o + 16, sc1), scPairs, HalfSums(hs0, k));
+                dot1 += Corrected(f1 + HalfDot(w4, w5, w6, w7, a1 + o + 16, sc1), scPairs, HalfSums(hs1, k));
+                dot2 += Corrected(f2 + HalfDot(w4, w5, w6, w7, a2 + o + 16, sc1), scPairs, HalfSums(hs2, k));
+                dot3 += Corrected(f3 + HalfDot(w4, w5, w6, w7, a3 + o + 16, sc1), scPairs, HalfSums(hs3, k));
             }
+            var d = RowGroups.Halves(blk);
+            acc0 = Finish(acc0, dot0, d, da0[8 * i]);
+            acc1 = Finish(acc1, dot1, d, da1[8 * i]);
+            acc2 = Finish(acc2, dot2, d, da2[8 * i]);
+            acc3 = Finish(acc3, dot3, d, da3[8 * i]);
         }
         Vector256.Store(acc0, y);
         Vector256.Store(acc1, y + yStride);

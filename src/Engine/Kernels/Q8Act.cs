@@ -8,15 +8,23 @@ namespace TtEngine.Kernels;
 /// <summary>
 /// Activations quantized once per row for the integer-domain dot products (<see cref="QDot"/>): blocks of 32 with a float
 /// scale d = max|x|/127 and q = round-to-even(x·127/max|x|). Row layout (64-byte aligned stride <see cref="RowBytes"/>):
-/// <c>[q: n sbytes][d: n/32 floats][s: n/32 floats][h: n/32 ints]</c> where s = d·Σq (the block's dequantized sum, used
-/// for weight offsets and mins) and h holds the integer sums of the block's halves, Σq[0..15] in its low 16 bits and
-/// Σq[16..31] in its high 16 bits (the Q6_K kernels' offset correction, computed here once per row instead of once per
-/// group of 8 weight rows).
+/// <c>[q: n sbytes][d: n/32 floats][s: n/32 floats][h: n/32 ints][p: n/64 ints]</c> where s = d·Σq (the block's
+/// dequantized sum, used for weight offsets and mins), h holds the integer sums of the block's halves, Σq[0..15] in its
+/// low 16 bits and Σq[16..31] in its high 16 bits (the Q6_K kernels' offset correction, computed here once per row
+/// instead of once per group of 8 weight rows), and p the integer sums of blocks 2k and 2k+1 the same way (the Q4_K mins).
+/// <para>
+/// <see cref="QuantizeSuperBlocks"/> gives every 256 elements one scale (llama.cpp's Q8_K), stored in each of its 8
+/// blocks' d, so the row is still valid for every kernel; the interleaved K-quant kernels need it, since with one
+/// activation scale per super-block their products sum in int32 and are converted once per 256 elements.
+/// </para>
 /// </summary>
 public static unsafe class Q8Act
 {
     /// <summary>Bytes of one quantized row of <paramref name="n"/> elements (n a multiple of 32), rounded up to 64.</summary>
-    public static int RowBytes(int n) => (n + 12 * (n / 32) + 63) & ~63;
+    public static int RowBytes(int n) => (n + 12 * (n / 32) + 4 * (n / 64) + 63) & ~63;
+
+    /// <summary>Elements per scale of <see cref="QuantizeSuperBlocks"/>.</summary>
+    public const int SuperBlock = 256;
 
     /// <summary>Scales of a quantized row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -30,26 +38,41 @@ public static unsafe class Q8Act
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int* HalfSums(byte* row, int n) => (int*)(Sums(row, n) + n / 32);
 
+    /// <summary>Integer sums of blocks 2k and 2k+1 of a quantized row (two int16 per pair, see the class remarks).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int* PairSums(byte* row, int n) => HalfSums(row, n) + n / 32;
+
     private static int PackHalves(int lo, int hi) => (lo & 0xFFFF) | (hi << 16);
 
-    /// <summary>Quantizes x[n] into <paramref name="dst"/> (AVX2 when present, else the scalar reference; both give the same bytes).</summary>
-    public static void Quantize(float* x, byte* dst, int n)
+    /// <summary>Quantizes x[n] into <paramref name="dst"/> with one scale per 32 elements (AVX2 when present, else the scalar reference; both give the same bytes).</summary>
+    public static void Quantize(float* x, byte* dst, int n) => Quantize(x, dst, n, superBlocks: false);
+
+    /// <summary>Quantizes x[n] (n a multiple of 256) with one scale per 256 elements (see the class remarks).</summary>
+    public static void QuantizeSuperBlocks(float* x, byte* dst, int n) => Quantize(x, dst, n, superBlocks: true);
+
+    /// <summary>One scale per 32 elements, or per 256 with <paramref name="superBlocks"/>.</summary>
+    public static void Quantize(float* x, byte* dst, int n, bool superBlocks)
     {
-        if (Avx2.IsSupported) QuantizeAvx2(x, dst, n);
-        else QuantizeReference(x, dst, n);
+        if (Avx2.IsSupported) QuantizeAvx2(x, dst, n, superBlocks ? SuperBlock / 32 : 1);
+        else QuantizeReference(x, dst, n, superBlocks);
     }
 
     /// <summary>The scalar definition.</summary>
-    public static void QuantizeReference(float* x, byte* dst, int n)
+    public static void QuantizeReference(float* x, byte* dst, int n, bool superBlocks = false)
     {
-        Debug.Assert(n % 32 == 0);
+        Debug.Assert(n % (superBlocks ? SuperBlock : 32) == 0);
+        int per = superBlocks ? SuperBlock / 32 : 1; // blocks per scale
         float* d = Scales(dst, n), s = Sums(dst, n);
         int* h = HalfSums(dst, n);
+        float amax = 0;
         for (int b = 0; b < n / 32; b++)
         {
+            if (b % per == 0)
+            {
+                amax = 0;
+                for (int j = 0; j < 32 * per; j++) amax = MathF.Max(amax, MathF.Abs(x[b * 32 + j]));
+            }
             float* xb = x + b * 32;
-            float amax = 0;
-            for (int j = 0; j < 32; j++) amax = MathF.Max(amax, MathF.Abs(xb[j]));
             float id = amax != 0 ? 127f / amax : 0f;
             int lo = 0, hi = 0;
             for (int j = 0; j < 32; j++)
@@ -63,23 +86,39 @@ public static unsafe class Q8Act
             s[b] = d[b] * (lo + hi);
             h[b] = PackHalves(lo, hi);
         }
+        FillPairSums(dst, n);
     }
 
-    private static void QuantizeAvx2(float* x, byte* dst, int n)
+    /// <summary>p[k] from the half sums of blocks 2k and 2k+1.</summary>
+    private static void FillPairSums(byte* dst, int n)
+    {
+        int* h = HalfSums(dst, n), p = PairSums(dst, n);
+        for (int k = 0; k < n / 64; k++)
+            p[k] = PackHalves(Whole(h[2 * k]), Whole(h[2 * k + 1]));
+
+        static int Whole(int halves) => (short)halves + (halves >> 16);
+    }
+
+    private static void QuantizeAvx2(float* x, byte* dst, int n, int per)
     {
         float* d = Scales(dst, n), s = Sums(dst, n);
         int* h = HalfSums(dst, n);
         var signMask = Vector256.Create(0x7FFFFFFF).AsSingle();
         var perm = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
+        float amax = 0;
         for (int b = 0; b < n / 32; b++)
         {
+            if (b % per == 0)
+            {
+                var m = Vector256<float>.Zero;
+                for (int j = 0; j < 32 * per; j += 8) m = Avx.Max(m, Avx.LoadVector256(x + b * 32 + j) & signMask);
+                var m4 = Sse.Max(m.GetLower(), m.GetUpper());
+                m4 = Sse.Max(m4, Sse.Shuffle(m4, m4, 0b01_00_11_10));
+                m4 = Sse.Max(m4, Sse.Shuffle(m4, m4, 0b10_11_00_01));
+                amax = m4.ToScalar();
+            }
             float* xb = x + b * 32;
             Vector256<float> v0 = Avx.LoadVector256(xb), v1 = Avx.LoadVector256(xb + 8), v2 = Avx.LoadVector256(xb + 16), v3 = Avx.LoadVector256(xb + 24);
-            var m = Avx.Max(Avx.Max(v0 & signMask, v1 & signMask), Avx.Max(v2 & signMask, v3 & signMask));
-            var m4 = Sse.Max(m.GetLower(), m.GetUpper());
-            m4 = Sse.Max(m4, Sse.Shuffle(m4, m4, 0b01_00_11_10));
-            m4 = Sse.Max(m4, Sse.Shuffle(m4, m4, 0b10_11_00_01));
-            float amax = m4.ToScalar();
             float id = amax != 0 ? 127f / amax : 0f;
             var vid = Vector256.Create(id);
             Vector256<int> i0 = Avx.ConvertToVector256Int32(v0 * vid), i1 = Avx.ConvertToVector256Int32(v1 * vid);
@@ -93,5 +132,6 @@ public static unsafe class Q8Act
             s[b] = d[b] * (lo + hi);
             h[b] = PackHalves(lo, hi);
         }
+        FillPairSums(dst, n);
     }
 }

@@ -28,6 +28,12 @@ public unsafe struct RowGroups
     /// </summary>
     public delegate*<byte*, int, byte*, long, int, float*, long, int, void> Dot;
 
+    /// <summary>
+    /// The kernel reads one activation scale per 256 elements (<see cref="Q8Act.QuantizeSuperBlocks"/>) and sums a
+    /// super-block's products in int32: the K-quant forms.
+    /// </summary>
+    public bool SuperBlockActivations;
+
     /// <summary>The interleaved form of a matrix of this type and shape (AVX2 + FMA, rows a multiple of 8, whole blocks per row).</summary>
     public static bool TryGet(GgmlType type, int rows, int cols, out RowGroups form)
     {
@@ -43,10 +49,10 @@ public unsafe struct RowGroups
                 form = new RowGroups { GroupBytes = &Q8_0x8.GroupBytes, Pack = &Q8_0x8.Pack, Dot = &Q8_0x8.Dot };
                 return true;
             case GgmlType.Q4_K:
-                form = new RowGroups { GroupBytes = &Q4_Kx8.GroupBytes, Pack = &Q4_Kx8.Pack, Dot = &Q4_Kx8.Dot };
+                form = new RowGroups { GroupBytes = &Q4_Kx8.GroupBytes, Pack = &Q4_Kx8.Pack, Dot = &Q4_Kx8.Dot, SuperBlockActivations = true };
                 return true;
             case GgmlType.Q6_K:
-                form = new RowGroups { GroupBytes = &Q6_Kx8.GroupBytes, Pack = &Q6_Kx8.Pack, Dot = &Q6_Kx8.Dot };
+                form = new RowGroups { GroupBytes = &Q6_Kx8.GroupBytes, Pack = &Q6_Kx8.Pack, Dot = &Q6_Kx8.Dot, SuperBlockActivations = true };
                 return true;
             default:
                 return false;

@@ -25,6 +25,7 @@ public sealed unsafe partial class LlamaModel : IDisposable
     private readonly byte* _qx;             // [B][Q8Act.RowBytes(max cols)] quantized activations
     private float* _qxSrc;                  // which float rows _qx currently holds (null = none)
     private int _qxCols;
+    private bool _qxSuper;                  // _qx has one scale per 256 elements (for K-quant matrices)
     private readonly bool _useQ8;           // some matrix has an integer kernel and options allow it
     private readonly Sequence[] _batchSeq = new Sequence[MaxBatch];
     private readonly int[] _batchPos = new int[MaxBatch];
@@ -212,7 +213,7 @@ public sealed unsafe partial class LlamaModel : IDisposable
             {
                 ref LayerWeights L = ref _w.Layers[l];
                 for (int b = 0; b < B; b++) Ops.RmsNorm(x + b * dim, L.AttnNorm, _xb + b * dim, dim, c.RmsEpsilon);
-                PrepareInput(_xb, dim, B);
+                PrepareInput(_xb, dim, B, SuperBlocks(in L.Q));
                 MatMul(in L.Q, _xb, _q, B);
                 MatMul(in L.K, _xb, _k, B);
                 MatMul(in L.V, _xb, _v, B);
@@ -245,29 +246,29 @@ public sealed unsafe partial class LlamaModel : IDisposable
                     else
                         _pool.Run(&AttentionHeads, &att);
                 }
-                PrepareInput(_attOut, qDim, B);
+                PrepareInput(_attOut, qDim, B, SuperBlocks(in L.O));
                 MatMul(in L.O, _attOut, _xb, B);
                 Ops.Add(_xb, x, B * dim);
 
                 for (int b = 0; b < B; b++) Ops.RmsNorm(x + b * dim, L.FfnNorm, _xb + b * dim, dim, c.RmsEpsilon);
-                PrepareInput(_xb, dim, B);
+                PrepareInput(_xb, dim, B, SuperBlocks(in L.Gate));
                 MatMul(in L.Gate, _xb, _hb, B);
                 MatMul(in L.Up, _xb, _hb2, B);
                 Ops.SwiGlu(_hb, _hb2, B * ff);
-                PrepareInput(_hb, ff, B);
+                PrepareInput(_hb, ff, B, SuperBlocks(in L.Down));
                 MatMul(in L.Down, _hb, _xb, B);
                 Ops.Add(_xb, x, B * dim);
             }
             if (computeLogits && single is not null)
             {
                 Ops.RmsNorm(x + (B - 1) * dim, _w.OutputNorm, _xb, dim, c.RmsEpsilon);
-                PrepareInput(_xb, dim, 1);
+                PrepareInput(_xb, dim, 1, SuperBlocks(in _w.Output));
                 MatMul(in _w.Output, _xb, single.LogitsBuf, 1);
             }
             else if (computeLogits)
             {
                 for (int b = 0; b < B; b++) Ops.RmsNorm(x + b * dim, _w.OutputNorm, _xb + b * dim, dim, c.RmsEpsilon);
-                PrepareInput(_xb, dim, B);
+                PrepareInput(_xb, dim, B, SuperBlocks(in _w.Output));
                 float* logits = B == 1 ? seqs[0].LogitsBuf : BatchLogits();
                 MatMul(in _w.Output, _xb, logits, B);
                 if (B > 1)
@@ -382,15 +383,22 @@ public sealed unsafe partial class LlamaModel : IDisposable
 
     private const long ParallelThreshold = 1 << 16; // elements; below this the hand-off costs more than it saves
 
-    /// <summary>Quantizes x[B][cols] to Q8 rows once for every integer-kernel matrix that reads it next.</summary>
-    private void PrepareInput(float* x, int cols, int b)
+    /// <summary>
+    /// Quantizes x[B][cols] to Q8 rows once for every integer-kernel matrix that reads it next (one scale per 32 elements,
+    /// or per 256 for K-quants; if the readers differ, the second kind quantizes again).
+    /// </summary>
+    private void PrepareInput(float* x, int cols, int b, bool superBlocks)
     {
         if (!_useQ8 || cols % 32 != 0) return;
         int stride = Q8Act.RowBytes(cols);
-        for (int i = 0; i < b; i++) Q8Act.Quantize(x + (long)i * cols, _qx + (long)i * stride, cols);
+        for (int i = 0; i < b; i++) Q8Act.Quantize(x + (long)i * cols, _qx + (long)i * stride, cols, superBlocks);
         _qxSrc = x;
         _qxCols = cols;
+        _qxSuper = superBlocks;
     }
+
+    /// <summary>Whether <paramref name="m"/> reads activations with one scale per 256 elements (the K-quants).</summary>
+    private static bool SuperBlocks(in Matrix m) => m.SuperBlockActivations;
 
     /// <summary>Y[b] = M · X[b] for b &lt; B; each weight row is loaded once and used for all B vectors.</summary>
     private void MatMul(in Matrix m, float* x, float* y, int b)
@@ -398,7 +406,8 @@ public sealed unsafe partial class LlamaModel : IDisposable
         var job = new MatMulJob { M = m, X = x, Y = y, B = b };
         if (m.QDot != null && _useQ8)
         {
-            if (_qxSrc != x || _qxCols != m.Cols) PrepareInput(x, m.Cols, b);
+            bool super = SuperBlocks(in m);
+            if (_qxSrc != x || _qxCols != m.Cols || _qxSuper != super) PrepareInput(x, m.Cols, b, super);
             job.Xq = _qx;
         }
         if (_pool.Count == 1 || (long)m.Rows * m.Cols * b < ParallelThreshold)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using TtEngine.Gguf;
 using TtEngine.Kernels;
 using TtEngine.Runtime;
@@ -19,6 +20,7 @@ internal unsafe struct Matrix
     public byte* Packed;    // the same rows interleaved in groups of 8 (RowGroups), or null: then Data is used
     public long PackedGroupBytes;
     public delegate*<byte*, int, byte*, long, int, float*, long, int, void> GroupDot; // kernel over consecutive packed groups of 8 rows
+    public bool SuperBlockActivations; // a K-quant: activations get one scale per 256 elements (Q8Act.QuantizeSuperBlocks)
 }
 
 /// <summary>Per-block weights: norms copied to native floats, matrices are views into the map.</summary>
@@ -139,6 +141,9 @@ internal sealed unsafe class LlamaWeights : IDisposable
             Data = f.GetTensorPointer(t), Type = t.Type, Rows = rows, Cols = cols,
             RowBytes = GgmlTypeInfo.RowBytes(t.Type, cols), Dot = Dot.Get(t.Type),
             QDot = cols % 32 == 0 ? QDot.Get(t.Type) : null, QDotMulti = cols % 32 == 0 ? QDot.GetMulti(t.Type) : null,
+            // K-quants meet activations with one scale per super-block, as llama.cpp's Q8_K: the interleaved kernels need
+            // it, and the plain ones then see the same activations (a model gives the same logits packed or not)
+            SuperBlockActivations = GgmlTypeInfo.BlockElements(t.Type) == Q8Act.SuperBlock,
         };
     }
 
@@ -217,6 +222,7 @@ internal sealed unsafe class LlamaWeights : IDisposable
         m.Packed = dst;
         m.PackedGroupBytes = groupBytes;
         m.GroupDot = form.Dot;
+        Debug.Assert(m.SuperBlockActivations == form.SuperBlockActivations);
         return true;
     }
 
