@@ -213,6 +213,31 @@ public class ForwardTests
         File.Delete(path);
     }
 
+    /// <summary>
+    /// Prefill attention takes 8 prompt tokens per pass over the cached rows (each F16 row converted once for them); every
+    /// token must still get exactly what it gets on its own, from any start position and at any thread count.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Prefill_attention_for_8_tokens_at_a_time_equals_token_by_token_with_the_F16_cache(int threads)
+    {
+        Shape shape = ShapeTable["gqa2-hd64-tied"] with { Context = 160 }; // two KV heads: one per thread at two threads
+        string path = SyntheticModel.Write(shape, seed: 11);
+        using var model = LlamaModel.Load(path, new EngineOptions { Threads = threads, QuantizedActivations = false, KvCacheType = KvCacheType.F16 });
+        var rng = new Random(4);
+        int[] prompt = Enumerable.Range(0, 110).Select(_ => rng.Next(shape.Vocab)).ToArray();
+        using var batched = model.CreateSequence(150);
+        using var single = model.CreateSequence(150);
+        batched.Prefill(prompt.AsSpan(0, 5)); // later passes start mid-chunk: positions 5.., 37.., 69.., 101..
+        float[] a = batched.Prefill(prompt.AsSpan(5)).ToArray();
+        float[] b = [];
+        foreach (int t in prompt) b = single.Decode(t).ToArray();
+        Assert.Equal(b, a);
+        Assert.Equal(single.Decode(9).ToArray(), batched.Decode(9).ToArray()); // the caches agree too
+        File.Delete(path);
+    }
+
     [Fact]
     public void Load_MissingTensor_NamesIt()
     {

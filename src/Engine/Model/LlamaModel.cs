@@ -30,6 +30,7 @@ public sealed unsafe partial class LlamaModel : IDisposable
     private readonly Sequence[] _batchSeq = new Sequence[MaxBatch];
     private readonly int[] _batchPos = new int[MaxBatch];
     private NativeBuffer? _batchLogits;     // [MaxBatch][vocab], allocated at the first multi-sequence DecodeBatch
+    private NativeBuffer? _prefillScores;   // prefill attention scores (PrefillAttentionHeads), grown with the longest sequence
     private readonly bool _kvF16;           // KV cache elements are halves (converted in attention)
     private readonly NativeBuffer _kvRows;  // [threads][AttentionChunk][RoundUp(headDim)] F16 rows converted to float, per thread
     private readonly int _kvRowStride;
@@ -230,7 +231,22 @@ public sealed unsafe partial class LlamaModel : IDisposable
                         StoreKv(_v + b * kvDim + h * hd, s.ValueCache, at, hd);
                     }
                 }
-                for (int b = 0; b < B; b++)
+                if (single is not null && B > 1)
+                {
+                    // prefill: the B tokens' attention together, each cached row loaded and converted once per 8 tokens
+                    Sequence s = single;
+                    long layerOff = (long)l * c.HeadCountKv * s.Capacity * hd * KvElementBytes;
+                    var att = new AttentionJob
+                    {
+                        Q = _q, KBase = s.KeyCache + layerOff, VBase = s.ValueCache + layerOff, Att = PrefillScores(s.AttStride),
+                        Out = _attOut, Rows = _kvF16 ? _kvRows.Floats : null, RowStride = _kvRowStride,
+                        HeadBytes = (long)s.Capacity * hd * KvElementBytes, AttStride = s.AttStride, Heads = c.HeadCount,
+                        Group = group, HeadDim = hd, Pos = positions[0], Scale = scale, Tokens = B,
+                    };
+                    if (_pool.Count == 1) PrefillAttentionHeads(&att, 0, 1);
+                    else _pool.Run(&PrefillAttentionHeads, &att);
+                }
+                else for (int b = 0; b < B; b++)
                 {
                     Sequence s = seqs[b];
                     long layerOff = (long)l * c.HeadCountKv * s.Capacity * hd * KvElementBytes;
@@ -317,6 +333,82 @@ public sealed unsafe partial class LlamaModel : IDisposable
         public long HeadBytes; // bytes between kv heads in KBase/VBase (capacity · hd · element size)
         public int RowStride, AttStride, Heads, Group, HeadDim, Pos;
         public float Scale;
+        public int Tokens;     // prefill: tokens at positions Pos.., queries and outputs qDim (Heads · hd) apart; Att is then
+                               // the prefill score scratch [threads][PrefillAttentionTokens][group][AttStride]
+    }
+
+    /// <summary>Prefill tokens whose scores one pass over a head's cached rows computes (the rows are loaded once for all).</summary>
+    private const int PrefillAttentionTokens = 8;
+
+    /// <summary>The prefill score scratch for sequences of <paramref name="attStride"/> positions, grown on demand (prefill only, never per decoded token).</summary>
+    private float* PrefillScores(int attStride)
+    {
+        long bytes = (long)_pool.Count * PrefillAttentionTokens * (Config.HeadCount / Config.HeadCountKv) * attStride * 4;
+        if (_prefillScores is null || _prefillScores.Bytes < bytes)
+        {
+            _prefillScores?.Dispose();
+            _prefillScores = new NativeBuffer(bytes, clear: false);
+        }
+        return _prefillScores.Floats;
+    }
+
+    /// <summary>
+    /// <see cref="AttentionHeads"/> for <see cref="AttentionJob.Tokens"/> consecutive prompt tokens of one sequence, 8 at a
+    /// time: each chunk of cached key and value rows is loaded (and converted, for the F16 cache) once for 8 tokens and
+    /// all query heads of the group, where token-by-token attention loaded it once per token. Every token goes through
+    /// the same chunks, scores, softmax and sums as on its own, so the result is bit-identical to it.
+    /// </summary>
+    private static void PrefillAttentionHeads(void* ctx, int index, int count)
+    {
+        var j = (AttentionJob*)ctx;
+        int hd = j->HeadDim, group = j->Group, kvHeads = j->Heads / group, qStride = j->Heads * hd;
+        int per = (kvHeads + count - 1) / count;
+        int start = index * per, end = Math.Min(kvHeads, start + per);
+        float* buf = j->Rows + (long)index * AttentionChunk * j->RowStride;
+        bool f16 = j->Rows != null;
+        long ss = j->AttStride;
+        float* scores = j->Att + (long)index * PrefillAttentionTokens * group * ss; // [token][g][position]
+        for (int kvh = start; kvh < end; kvh++)
+        {
+            int h0 = kvh * group;
+            byte* k = j->KBase + kvh * j->HeadBytes;
+            byte* v = j->VBase + kvh * j->HeadBytes;
+            for (int b0 = 0; b0 < j->Tokens; b0 += PrefillAttentionTokens)
+            {
+                int nt = Math.Min(PrefillAttentionTokens, j->Tokens - b0);
+                int first = j->Pos + b0 + 1, last = first + nt - 1; // positions seen by the first and the last token
+                for (int t = 0; t < last; t += AttentionChunk)
+                {
+                    int m = Math.Min(AttentionChunk, last - t);
+                    float* rows = CachedRows(k, t, m, hd, f16, buf);
+                    for (int b = Math.Max(0, t + 1 - first); b < nt; b++)
+                    {
+                        float* q = j->Q + (long)(b0 + b) * qStride + h0 * hd;
+                        int mb = Math.Min(m, first + b - t);
+                        for (int g = 0; g < group; g++)
+                            Ops.Scores(q + g * hd, rows, hd, mb, j->Scale, scores + (b * group + g) * ss + t);
+                    }
+                }
+                for (int b = 0; b < nt; b++)
+                    for (int g = 0; g < group; g++)
+                    {
+                        Ops.Softmax(scores + (b * group + g) * ss, first + b);
+                        new Span<float>(j->Out + (long)(b0 + b) * qStride + (h0 + g) * hd, hd).Clear();
+                    }
+                for (int t = 0; t < last; t += AttentionChunk)
+                {
+                    int m = Math.Min(AttentionChunk, last - t);
+                    float* rows = CachedRows(v, t, m, hd, f16, buf);
+                    for (int b = Math.Max(0, t + 1 - first); b < nt; b++)
+                    {
+                        float* o = j->Out + (long)(b0 + b) * qStride + h0 * hd;
+                        int mb = Math.Min(m, first + b - t);
+                        for (int g = 0; g < group; g++)
+                            Ops.WeightedSum(scores + (b * group + g) * ss + t, rows, hd, mb, o + g * hd);
+                    }
+                }
+            }
+        }
     }
 
     /// <summary>Cached rows attention handles per step: F16 rows are converted to float once per chunk for all query heads of the group.</summary>
@@ -468,6 +560,7 @@ public sealed unsafe partial class LlamaModel : IDisposable
         _scratch.Dispose();
         _qxBuffer.Dispose();
         _batchLogits?.Dispose();
+        _prefillScores?.Dispose();
         _kvRows.Dispose();
         _w.Dispose();
         _file.Dispose();
