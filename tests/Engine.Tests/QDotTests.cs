@@ -51,6 +51,8 @@ public unsafe class QDotTests
                 Assert.Equal(lo, (short)h[blk]);
                 Assert.Equal(hi, h[blk] >> 16);
                 Assert.Equal(d[blk] * (lo + hi), Q8Act.Sums(pb, n)[blk]);
+                Assert.Equal(d[blk] * Q8Act.BitScale, Q8Act.BitScales(pb, n)[blk]);
+                Assert.Equal(-8 * Q8Act.Sums(pb, n)[blk] * Q8Act.BitScale, Q8Act.BitOffsets(pb, n)[blk]);
                 whole[blk] = lo + hi;
             }
             for (int k = 0; k < n / 64; k++)

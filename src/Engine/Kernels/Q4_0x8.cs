@@ -48,14 +48,21 @@ public static unsafe class Q4_0x8
         return Pair(RowGroups.LowNibbles(w), RowGroups.HighNibbles(w), (byte*)a, c);
     }
 
-    /// <summary>acc + dw·da·Σu·q − 8·dw·sa for one block of 8 rows (the same operations in the 1- and 4-token kernels).</summary>
+    /// <summary>
+    /// acc + dw·(da·Σu·q − 8·sa) for one block of 8 rows, in the scaled units of <see cref="RowGroups.HalfBits"/> and
+    /// <see cref="Q8Act.BitScales"/> (<see cref="Store"/> undoes them): 7 operations where converting the half scales
+    /// and forming dw·da, −8·sa took 11 (the same operations in the 1- and 4-token kernels).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Accumulate(Vector256<float> acc, Vector256<short> sums, Vector256<float> dw, float da, float sa)
+    private static Vector256<float> Accumulate(Vector256<float> acc, Vector256<short> sums, Vector256<float> dwBits, float dk, float ok)
     {
         var dot = Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(sums, Vector256<short>.One));
-        acc = Fma.MultiplyAdd(dot, dw * Vector256.Create(da), acc);
-        return Fma.MultiplyAdd(dw, Vector256.Create(-8 * sa), acc);
+        return Fma.MultiplyAdd(dwBits, Fma.MultiplyAdd(dot, Vector256.Create(dk), Vector256.Create(ok)), acc);
     }
+
+    /// <summary>Stores 8 accumulated sums as values (see <see cref="Accumulate"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector256<float> acc, float* y) => Vector256.Store(acc * Vector256.Create(RowGroups.HalfBitsToValue), y);
 
     /// <summary>
     /// y[t·yStride + 8·g + r] = row r of group g · act[t] for r &lt; 8, g &lt; groups and t &lt; nTok (act rows
@@ -78,16 +85,16 @@ public static unsafe class Q4_0x8
     private static void Dot1(byte* group, byte* act, float* y, int n)
     {
         int nb = n / 32;
-        float* da = Q8Act.Scales(act, n), sa = Q8Act.Sums(act, n);
+        float* dk = Q8Act.BitScales(act, n), ok = Q8Act.BitOffsets(act, n);
         var acc = Vector256<float>.Zero;
         byte* blk = group;
         sbyte* a = (sbyte*)act;
         for (int b = 0; b < nb; b++, blk += BlockBytes, a += 32)
         {
             PrefetchEveryFourBlocks(blk, b, nb);
-            acc = Accumulate(acc, BlockSums(blk + 16, a), RowGroups.Halves(blk), da[b], sa[b]);
+            acc = Accumulate(acc, BlockSums(blk + 16, a), RowGroups.HalfBits(blk), dk[b], ok[b]);
         }
-        Vector256.Store(acc, y);
+        Store(acc, y);
     }
 
     /// <summary>
@@ -110,7 +117,7 @@ public static unsafe class Q4_0x8
     private static void Dot1Pair(byte* g0, long groupBytes, byte* act, float* y, int n)
     {
         int nb = n / 32, b = 0;
-        float* da = Q8Act.Scales(act, n), sa = Q8Act.Sums(act, n);
+        float* dk = Q8Act.BitScales(act, n), ok = Q8Act.BitOffsets(act, n);
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
         byte* p0 = g0, p1 = g0 + groupBytes;
         sbyte* a = (sbyte*)act;
@@ -119,11 +126,11 @@ public static unsafe class Q4_0x8
             PrefetchEveryFourBlocks(p0, b, nb);
             PrefetchEveryFourBlocks(p1, b, nb);
             var (s0, s1) = BlockSumsPair(p0 + 16, p1 + 16, a);
-            acc0 = Accumulate(acc0, s0, RowGroups.Halves(p0), da[b], sa[b]);
-            acc1 = Accumulate(acc1, s1, RowGroups.Halves(p1), da[b], sa[b]);
+            acc0 = Accumulate(acc0, s0, RowGroups.HalfBits(p0), dk[b], ok[b]);
+            acc1 = Accumulate(acc1, s1, RowGroups.HalfBits(p1), dk[b], ok[b]);
         }
-        Vector256.Store(acc0, y);
-        Vector256.Store(acc1, y + RowGroups.Rows);
+        Store(acc0, y);
+        Store(acc1, y + RowGroups.Rows);
     }
 
     /// <summary><see cref="BlockSums"/> of the same block of two groups, each activation broadcast loaded once for both.</summary>
@@ -153,8 +160,8 @@ public static unsafe class Q4_0x8
     {
         int nb = n / 32;
         byte* a1 = act + actStride, a2 = a1 + actStride, a3 = a2 + actStride;
-        float* da0 = Q8Act.Scales(act, n), da1 = Q8Act.Scales(a1, n), da2 = Q8Act.Scales(a2, n), da3 = Q8Act.Scales(a3, n);
-        float* sa0 = Q8Act.Sums(act, n), sa1 = Q8Act.Sums(a1, n), sa2 = Q8Act.Sums(a2, n), sa3 = Q8Act.Sums(a3, n);
+        float* dk0 = Q8Act.BitScales(act, n), dk1 = Q8Act.BitScales(a1, n), dk2 = Q8Act.BitScales(a2, n), dk3 = Q8Act.BitScales(a3, n);
+        float* ok0 = Q8Act.BitOffsets(act, n), ok1 = Q8Act.BitOffsets(a1, n), ok2 = Q8Act.BitOffsets(a2, n), ok3 = Q8Act.BitOffsets(a3, n);
         Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         for (int b = 0; b < nb; b++)
         {
@@ -166,16 +173,16 @@ public static unsafe class Q4_0x8
             (s0, s1, s2, s3) = Chunk4(s0, s1, s2, s3, blk + 16, act + o, a1 + o, a2 + o, a3 + o, 1);
             (s0, s1, s2, s3) = Chunk4(s0, s1, s2, s3, blk + 16, act + o, a1 + o, a2 + o, a3 + o, 2);
             (s0, s1, s2, s3) = Chunk4(s0, s1, s2, s3, blk + 16, act + o, a1 + o, a2 + o, a3 + o, 3);
-            var dw = RowGroups.Halves(blk);
-            acc0 = Accumulate(acc0, s0, dw, da0[b], sa0[b]);
-            acc1 = Accumulate(acc1, s1, dw, da1[b], sa1[b]);
-            acc2 = Accumulate(acc2, s2, dw, da2[b], sa2[b]);
-            acc3 = Accumulate(acc3, s3, dw, da3[b], sa3[b]);
+            var dw = RowGroups.HalfBits(blk);
+            acc0 = Accumulate(acc0, s0, dw, dk0[b], ok0[b]);
+            acc1 = Accumulate(acc1, s1, dw, dk1[b], ok1[b]);
+            acc2 = Accumulate(acc2, s2, dw, dk2[b], ok2[b]);
+            acc3 = Accumulate(acc3, s3, dw, dk3[b], ok3[b]);
         }
-        Vector256.Store(acc0, y);
-        Vector256.Store(acc1, y + yStride);
-        Vector256.Store(acc2, y + 2 * yStride);
-        Vector256.Store(acc3, y + 3 * yStride);
+        Store(acc0, y);
+        Store(acc1, y + yStride);
+        Store(acc2, y + 2 * yStride);
+        Store(acc3, y + 3 * yStride);
     }
 
     /// <summary>(s0..s3) plus <see cref="Chunk"/> c of one block for four tokens, the weight load and nibble split shared.</summary>

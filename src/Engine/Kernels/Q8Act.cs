@@ -8,10 +8,12 @@ namespace TtEngine.Kernels;
 /// <summary>
 /// Activations quantized once per row for the integer-domain dot products (<see cref="QDot"/>): blocks of 32 with a float
 /// scale d = max|x|/127 and q = round-to-even(x·127/max|x|). Row layout (64-byte aligned stride <see cref="RowBytes"/>):
-/// <c>[q: n sbytes][d: n/32 floats][s: n/32 floats][h: n/32 ints][p: n/64 ints]</c> where s = d·Σq (the block's
-/// dequantized sum, used for weight offsets and mins), h holds the integer sums of the block's halves, Σq[0..15] in its
-/// low 16 bits and Σq[16..31] in its high 16 bits (the Q6_K kernels' offset correction, computed here once per row
-/// instead of once per group of 8 weight rows), and p the integer sums of blocks 2k and 2k+1 the same way (the Q4_K mins).
+/// <c>[q: n sbytes][d: n/32 floats][s: n/32 floats][h: n/32 ints][p: n/64 ints][k: n/32 floats][o: n/32 floats]</c>
+/// where s = d·Σq (the block's dequantized sum, used for weight offsets and mins), h holds the integer sums of the
+/// block's halves, Σq[0..15] in its low 16 bits and Σq[16..31] in its high 16 bits (the Q6_K kernels' offset correction,
+/// computed here once per row instead of once per group of 8 weight rows), p the integer sums of blocks 2k and 2k+1 the
+/// same way (the Q4_K mins), and k = d·2⁶⁴, o = −8·s·2⁶⁴ the scale and the Q4_0 offset term for kernels that take
+/// weight scales as raw half bits (<see cref="RowGroups.HalfBits"/>: the value·2⁻¹¹²; they multiply by 2⁴⁸ at the end).
 /// <para>
 /// <see cref="QuantizeSuperBlocks"/> gives every 256 elements one scale (llama.cpp's Q8_K), stored in each of its 8
 /// blocks' d, so the row is still valid for every kernel; the interleaved K-quant kernels need it, since with one
@@ -21,7 +23,10 @@ namespace TtEngine.Kernels;
 public static unsafe class Q8Act
 {
     /// <summary>Bytes of one quantized row of <paramref name="n"/> elements (n a multiple of 32), rounded up to 64.</summary>
-    public static int RowBytes(int n) => (n + 12 * (n / 32) + 4 * (n / 64) + 63) & ~63;
+    public static int RowBytes(int n) => (n + 20 * (n / 32) + 4 * (n / 64) + 63) & ~63;
+
+    /// <summary>2⁶⁴: the factor in <see cref="BitScales"/> and <see cref="BitOffsets"/>.</summary>
+    public const float BitScale = 18446744073709551616f;
 
     /// <summary>Elements per scale of <see cref="QuantizeSuperBlocks"/>.</summary>
     public const int SuperBlock = 256;
@@ -41,6 +46,14 @@ public static unsafe class Q8Act
     /// <summary>Integer sums of blocks 2k and 2k+1 of a quantized row (two int16 per pair, see the class remarks).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int* PairSums(byte* row, int n) => HalfSums(row, n) + n / 32;
+
+    /// <summary>d·2⁶⁴ per block (see the class remarks).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float* BitScales(byte* row, int n) => (float*)(PairSums(row, n) + n / 64);
+
+    /// <summary>−8·s·2⁶⁴ per block: the Q4_0 offset term in the units of <see cref="BitScales"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float* BitOffsets(byte* row, int n) => BitScales(row, n) + n / 32;
 
     private static int PackHalves(int lo, int hi) => (lo & 0xFFFF) | (hi << 16);
 
@@ -89,12 +102,18 @@ public static unsafe class Q8Act
         FillPairSums(dst, n);
     }
 
-    /// <summary>p[k] from the half sums of blocks 2k and 2k+1.</summary>
+    /// <summary>p[k] from the half sums of blocks 2k and 2k+1, and the scaled scales and offsets.</summary>
     private static void FillPairSums(byte* dst, int n)
     {
         int* h = HalfSums(dst, n), p = PairSums(dst, n);
         for (int k = 0; k < n / 64; k++)
             p[k] = PackHalves(Whole(h[2 * k]), Whole(h[2 * k + 1]));
+        float* d = Scales(dst, n), s = Sums(dst, n), bk = BitScales(dst, n), bo = BitOffsets(dst, n);
+        for (int b = 0; b < n / 32; b++)
+        {
+            bk[b] = d[b] * BitScale;
+            bo[b] = -8 * s[b] * BitScale;
+        }
 
         static int Whole(int halves) => (short)halves + (halves >> 16);
     }

@@ -80,6 +80,21 @@ public unsafe struct RowGroups
     }
 
     /// <summary>
+    /// The 8 halves at <paramref name="p"/> as floats times 2⁻¹¹² (exact, subnormals included): <see cref="Halves"/>
+    /// without its multiply, for kernels whose activation factors carry 2⁶⁴ (<see cref="Q8Act.BitScales"/>) and whose
+    /// result is multiplied by <see cref="HalfBitsToValue"/> once at the end. Inf/NaN halves are never packed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> HalfBits(byte* p)
+    {
+        var h = Avx2.ConvertToVector256Int32(Vector128.Load((short*)p));
+        return (Avx2.ShiftLeftLogical(h, 13) & Vector256.Create(unchecked((int)0x8FFFFFFF))).AsSingle();
+    }
+
+    /// <summary>2⁴⁸ = 2¹¹² / 2⁶⁴: turns Σ <see cref="HalfBits"/> · (activation factor · 2⁶⁴) into the value.</summary>
+    internal const float HalfBitsToValue = 281474976710656f;
+
+    /// <summary>
     /// Packs formats whose 32-block is one half scale then <paramref name="pieces"/> × 4 quant bytes (Q4_0: 4, Q8_0: 8):
     /// per block <c>[8 halves][pieces × 32 bytes]</c>, piece c holding row r's bytes 4c..4c+3 at 4r. False if a scale is
     /// Inf or NaN (the kernels' half→float conversion is exact for finite values only).
