@@ -45,7 +45,7 @@ public static unsafe class Q8_0x8
 
     private static void Dot1(byte* group, byte* act, float* y, int n)
     {
-        float* da = Q8Act.Scales(act, n);
+        float* dk = Q8Act.BitScales(act, n); // with the raw half bits of the weight scales: one multiply fewer per block
         var acc = Vector256<float>.Zero;
         for (int b = 0; b < n / 32; b++)
         {
@@ -56,15 +56,15 @@ public static unsafe class Q8_0x8
             // written out: the AOT compiler does not unroll the loop over the 8 pieces
             var s = ((Piece(blk, a, 0) + Piece(blk, a, 1)) + (Piece(blk, a, 2) + Piece(blk, a, 3)))
                 + ((Piece(blk, a, 4) + Piece(blk, a, 5)) + (Piece(blk, a, 6) + Piece(blk, a, 7)));
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s), RowGroups.Halves(blk) * Vector256.Create(da[b]), acc);
+            acc = Accumulate(acc, s, RowGroups.HalfBits(blk), dk[b]);
         }
-        Vector256.Store(acc, y);
+        Store(acc, y);
     }
 
     private static void Dot4(byte* group, byte* act, long actStride, float* y, long yStride, int n)
     {
         byte* a1 = act + actStride, a2 = a1 + actStride, a3 = a2 + actStride;
-        float* da0 = Q8Act.Scales(act, n), da1 = Q8Act.Scales(a1, n), da2 = Q8Act.Scales(a2, n), da3 = Q8Act.Scales(a3, n);
+        float* dk0 = Q8Act.BitScales(act, n), dk1 = Q8Act.BitScales(a1, n), dk2 = Q8Act.BitScales(a2, n), dk3 = Q8Act.BitScales(a3, n);
         Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         for (int b = 0; b < n / 32; b++)
         {
@@ -80,17 +80,26 @@ public static unsafe class Q8_0x8
             (s0, s1, s2, s3) = Piece4(s0, s1, s2, s3, blk, act + o, a1 + o, a2 + o, a3 + o, 5);
             (s0, s1, s2, s3) = Piece4(s0, s1, s2, s3, blk, act + o, a1 + o, a2 + o, a3 + o, 6);
             (s0, s1, s2, s3) = Piece4(s0, s1, s2, s3, blk, act + o, a1 + o, a2 + o, a3 + o, 7);
-            var d = RowGroups.Halves(blk);
-            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0), d * Vector256.Create(da0[b]), acc0);
-            acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s1), d * Vector256.Create(da1[b]), acc1);
-            acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s2), d * Vector256.Create(da2[b]), acc2);
-            acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s3), d * Vector256.Create(da3[b]), acc3);
+            var d = RowGroups.HalfBits(blk);
+            acc0 = Accumulate(acc0, s0, d, dk0[b]);
+            acc1 = Accumulate(acc1, s1, d, dk1[b]);
+            acc2 = Accumulate(acc2, s2, d, dk2[b]);
+            acc3 = Accumulate(acc3, s3, d, dk3[b]);
         }
-        Vector256.Store(acc0, y);
-        Vector256.Store(acc1, y + yStride);
-        Vector256.Store(acc2, y + 2 * yStride);
-        Vector256.Store(acc3, y + 3 * yStride);
+        Store(acc0, y);
+        Store(acc1, y + yStride);
+        Store(acc2, y + 2 * yStride);
+        Store(acc3, y + 3 * yStride);
     }
+
+    /// <summary>acc + dw·da·Σ for one block of 8 rows in the scaled units of <see cref="RowGroups.HalfBits"/> (the same operations in both kernels).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Accumulate(Vector256<float> acc, Vector256<int> sums, Vector256<float> dwBits, float dk) =>
+        Fma.MultiplyAdd(Avx.ConvertToVector256Single(sums), dwBits * Vector256.Create(dk), acc);
+
+    /// <summary>Stores 8 accumulated sums as values (see <see cref="Accumulate"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector256<float> acc, float* y) => Vector256.Store(acc * Vector256.Create(RowGroups.HalfBitsToValue), y);
 
     /// <summary>(s0..s3) plus piece c of the block for four tokens, the weight load and its absolute value shared.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
