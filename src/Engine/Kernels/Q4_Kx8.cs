@@ -91,9 +91,75 @@ public static unsafe class Q4_Kx8
         return Fma.MultiplyAdd(Avx.ConvertToVector256Single(mins), RowGroups.Halves(blk + 16) * Vector256.Create(-da), acc);
     }
 
-    /// <summary>y[t·yStride + r] = row r · act[t] for the 8 rows of <paramref name="group"/>, t &lt; nTok (four tokens per pass).</summary>
+    /// <summary>
+    /// y[t·yStride + 8·g + r] = row r of group g · act[t] for r &lt; 8, g &lt; groups and t &lt; nTok: four tokens per pass
+    /// over a group; a single token streams two groups at a time (<see cref="Dot1Pair"/>).
+    /// </summary>
     public static void Dot(byte* group, int groups, byte* act, long actStride, int nTok, float* y, long yStride, int n)
-        => RowGroups.ByFours(&Dot4, &Dot1, group, groups, GroupBytes(n), act, actStride, nTok, y, yStride, n);
+    {
+        if (nTok != 1)
+        {
+            RowGroups.ByFours(&Dot4, &Dot1, group, groups, GroupBytes(n), act, actStride, nTok, y, yStride, n);
+            return;
+        }
+        long gb = GroupBytes(n);
+        int g = 0;
+        for (; g + 2 <= groups; g += 2) Dot1Pair(group + g * gb, gb, act, y + RowGroups.Rows * g, n);
+        if (g < groups) Dot1(group + g * gb, act, y + RowGroups.Rows * g, n);
+    }
+
+    /// <summary>
+    /// <see cref="Dot1"/> for two adjacent groups (rows 0-7 to y[0..7], rows 8-15 to y[8..15]), bit-identical to two
+    /// <see cref="Dot1"/> calls: each activation broadcast serves 16 rows, and two weight streams are in flight.
+    /// </summary>
+    private static void Dot1Pair(byte* g0, long groupBytes, byte* act, float* y, int n)
+    {
+        float* da = Q8Act.Scales(act, n);
+        int* ps = Q8Act.PairSums(act, n);
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
+        for (int i = 0; i < n / 256; i++)
+        {
+            byte* b0 = g0 + (long)i * SuperBytes, b1 = b0 + groupBytes;
+            StreamPrefetch.Ahead(b0, QuantOffset);
+            StreamPrefetch.Ahead(b1, QuantOffset);
+            Vector256<int> dot0 = Vector256<int>.Zero, dot1 = Vector256<int>.Zero;
+            for (int p = 0; p < 4; p++)
+            {
+                byte* q0 = b0 + QuantOffset + 256 * p, q1 = b1 + QuantOffset + 256 * p;
+                StreamPrefetch.Ahead(q0, 256);
+                StreamPrefetch.Ahead(q1, 256);
+                byte* a = act + 256 * i + 64 * p;
+                // running int16 sums (exact in any order): four live vectors instead of 32 chunk results
+                var (ul, uh, vl, vh) = ChunkPair(default, default, default, default, q0, q1, a, 0);
+                (ul, uh, vl, vh) = ChunkPair(ul, uh, vl, vh, q0, q1, a, 1);
+                (ul, uh, vl, vh) = ChunkPair(ul, uh, vl, vh, q0, q1, a, 2);
+                (ul, uh, vl, vh) = ChunkPair(ul, uh, vl, vh, q0, q1, a, 3);
+                (ul, uh, vl, vh) = ChunkPair(ul, uh, vl, vh, q0, q1, a, 4);
+                (ul, uh, vl, vh) = ChunkPair(ul, uh, vl, vh, q0, q1, a, 5);
+                (ul, uh, vl, vh) = ChunkPair(ul, uh, vl, vh, q0, q1, a, 6);
+                (ul, uh, vl, vh) = ChunkPair(ul, uh, vl, vh, q0, q1, a, 7);
+                dot0 += Scaled(ul, uh, b0, p);
+                dot1 += Scaled(vl, vh, b1, p);
+            }
+            acc0 = Finish(acc0, dot0, b0, ps + 4 * i, da[8 * i]);
+            acc1 = Finish(acc1, dot1, b1, ps + 4 * i, da[8 * i]);
+        }
+        Vector256.Store(acc0, y);
+        Vector256.Store(acc1, y + RowGroups.Rows);
+    }
+
+    /// <summary>The running sums (low, high sub-block) of two groups plus <see cref="Chunk"/> c of each, the two activation broadcasts shared.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<short>, Vector256<short>, Vector256<short>, Vector256<short>) ChunkPair(Vector256<short> ul, Vector256<short> uh,
+        Vector256<short> vl, Vector256<short> vh, byte* q0, byte* q1, byte* a, int c)
+    {
+        var lo = Vector256.Create(*(int*)(a + 4 * c)).AsSByte();
+        var hi = Vector256.Create(*(int*)(a + 32 + 4 * c)).AsSByte();
+        var w = Vector256.Load(q0 + 32 * c);
+        var v = Vector256.Load(q1 + 32 * c);
+        return (ul + Avx2.MultiplyAddAdjacent(RowGroups.LowNibbles(w), lo), uh + Avx2.MultiplyAddAdjacent(RowGroups.HighNibbles(w), hi),
+            vl + Avx2.MultiplyAddAdjacent(RowGroups.LowNibbles(v), lo), vh + Avx2.MultiplyAddAdjacent(RowGroups.HighNibbles(v), hi));
+    }
 
     private static void Dot1(byte* group, byte* act, float* y, int n)
     {
