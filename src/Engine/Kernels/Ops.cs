@@ -195,17 +195,19 @@ public static unsafe class Ops
         int i = 0;
         if (Avx2.IsSupported)
         {
-            var magnitude = Vector256.Create(0x7FFF);
-            var rebias = Vector256.Create((254 - 15) << 23).AsSingle();
-            var wasInfNan = Vector256.Create((127 + 16) << 23).AsSingle();
+            // sign-extended and shifted into float position: the sign lands in bit 31 (its copies in bits 28-30 are
+            // cleared), and the multiply by 2^112 rebiases the exponent and normalises subnormals with the sign kept;
+            // a half with the top exponent (Inf/NaN) comes out ≥ 2^16 in magnitude and gets the float's top exponent
+            var keep = Vector256.Create(unchecked((int)0x8FFFFFFF));
+            var rebias = Vector256.Create(5.192296858534828e33f); // 2^112
+            var abs = Vector256.Create(0x7FFFFFFF).AsSingle();
+            var wasInfNan = Vector256.Create(65536f);
             var expMax = Vector256.Create(255 << 23).AsSingle();
-            var sign = Vector256.Create(0x8000);
             for (; i <= n - 8; i += 8)
             {
-                var h = Avx2.ConvertToVector256Int32(Vector128.Load(src + i));
-                var o = Vector256.ShiftLeft(h & magnitude, 13).AsSingle() * rebias;
-                o |= Vector256.GreaterThanOrEqual(o, wasInfNan) & expMax;
-                Vector256.Store(o | Vector256.ShiftLeft(h & sign, 16).AsSingle(), dst + i);
+                var h = Avx2.ConvertToVector256Int32(Vector128.Load((short*)src + i));
+                var o = (Avx2.ShiftLeftLogical(h, 13) & keep).AsSingle() * rebias;
+                Vector256.Store(o | (Vector256.GreaterThanOrEqual(o & abs, wasInfNan) & expMax), dst + i);
             }
         }
         for (; i < n; i++) dst[i] = Quants.HalfToFloat(src[i]);

@@ -99,11 +99,11 @@ public static unsafe class Q8Act
             s[b] = d[b] * (lo + hi);
             h[b] = PackHalves(lo, hi);
         }
-        FillPairSums(dst, n);
+        FillDerived(dst, n);
     }
 
-    /// <summary>p[k] from the half sums of blocks 2k and 2k+1, and the scaled scales and offsets.</summary>
-    private static void FillPairSums(byte* dst, int n)
+    /// <summary>What follows from d, s and h: the pair sums p and the scaled k and o.</summary>
+    private static void FillDerived(byte* dst, int n)
     {
         int* h = HalfSums(dst, n), p = PairSums(dst, n);
         for (int k = 0; k < n / 64; k++)
@@ -151,6 +151,6 @@ public static unsafe class Q8Act
             s[b] = d[b] * (lo + hi);
             h[b] = PackHalves(lo, hi);
         }
-        FillPairSums(dst, n);
+        FillDerived(dst, n);
     }
 }
