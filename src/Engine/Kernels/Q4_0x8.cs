@@ -70,17 +70,7 @@ public static unsafe class Q4_0x8
     /// a single token streams two groups at a time (<see cref="Dot1Pair"/>).
     /// </summary>
     public static void Dot(byte* group, int groups, byte* act, long actStride, int nTok, float* y, long yStride, int n)
-    {
-        if (nTok != 1)
-        {
-            RowGroups.ByFours(&Dot4, &Dot1, group, groups, GroupBytes(n), act, actStride, nTok, y, yStride, n);
-            return;
-        }
-        long gb = GroupBytes(n);
-        int g = 0;
-        for (; g + 2 <= groups; g += 2) Dot1Pair(group + g * gb, gb, act, y + RowGroups.Rows * g, n);
-        if (g < groups) Dot1(group + g * gb, act, y + RowGroups.Rows * g, n);
-    }
+        => RowGroups.ByFoursOrPairs(&Dot4, &Dot1, &Dot1Pair, group, groups, GroupBytes(n), act, actStride, nTok, y, yStride, n);
 
     private static void Dot1(byte* group, byte* act, float* y, int n)
     {

@@ -96,17 +96,7 @@ public static unsafe class Q4_Kx8
     /// over a group; a single token streams two groups at a time (<see cref="Dot1Pair"/>).
     /// </summary>
     public static void Dot(byte* group, int groups, byte* act, long actStride, int nTok, float* y, long yStride, int n)
-    {
-        if (nTok != 1)
-        {
-            RowGroups.ByFours(&Dot4, &Dot1, group, groups, GroupBytes(n), act, actStride, nTok, y, yStride, n);
-            return;
-        }
-        long gb = GroupBytes(n);
-        int g = 0;
-        for (; g + 2 <= groups; g += 2) Dot1Pair(group + g * gb, gb, act, y + RowGroups.Rows * g, n);
-        if (g < groups) Dot1(group + g * gb, act, y + RowGroups.Rows * g, n);
-    }
+        => RowGroups.ByFoursOrPairs(&Dot4, &Dot1, &Dot1Pair, group, groups, GroupBytes(n), act, actStride, nTok, y, yStride, n);
 
     /// <summary>
     /// <see cref="Dot1"/> for two adjacent groups (rows 0-7 to y[0..7], rows 8-15 to y[8..15]), bit-identical to two

@@ -12,8 +12,8 @@ namespace TtEngine.Kernels;
 /// where s = d·Σq (the block's dequantized sum, used for weight offsets and mins), h holds the integer sums of the
 /// block's halves, Σq[0..15] in its low 16 bits and Σq[16..31] in its high 16 bits (the Q6_K kernels' offset correction,
 /// computed here once per row instead of once per group of 8 weight rows), p the integer sums of blocks 2k and 2k+1 the
-/// same way (the Q4_K mins), and k = d·2⁶⁴, o = −8·s·2⁶⁴ the scale and the Q4_0 offset term for kernels that take
-/// weight scales as raw half bits (<see cref="RowGroups.HalfBits"/>: the value·2⁻¹¹²; they multiply by 2⁴⁸ at the end).
+/// same way (the Q4_K mins), and k = d·2⁴⁸, o = −8·s·2⁴⁸ the scale and the Q4_0 offset term for kernels that take
+/// weight scales as raw half bits (<see cref="RowGroups.HalfBits"/>: the value·2⁻¹¹²; they multiply by 2⁶⁴ at the end).
 /// <para>
 /// <see cref="QuantizeSuperBlocks"/> gives every 256 elements one scale (llama.cpp's Q8_K), stored in each of its 8
 /// blocks' d, so the row is still valid for every kernel; the interleaved K-quant kernels need it, since with one
@@ -25,8 +25,8 @@ public static unsafe class Q8Act
     /// <summary>Bytes of one quantized row of <paramref name="n"/> elements (n a multiple of 32), rounded up to 64.</summary>
     public static int RowBytes(int n) => (n + 20 * (n / 32) + 4 * (n / 64) + 63) & ~63;
 
-    /// <summary>2⁶⁴: the factor in <see cref="BitScales"/> and <see cref="BitOffsets"/>.</summary>
-    public const float BitScale = 18446744073709551616f;
+    /// <summary>2⁴⁸: the factor in <see cref="BitScales"/> and <see cref="BitOffsets"/>.</summary>
+    public const float BitScale = 281474976710656f; // activations from ~1e-12 to ~1e21 keep every product normal and finite
 
     /// <summary>Elements per scale of <see cref="QuantizeSuperBlocks"/>.</summary>
     public const int SuperBlock = 256;
@@ -47,11 +47,11 @@ public static unsafe class Q8Act
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int* PairSums(byte* row, int n) => HalfSums(row, n) + n / 32;
 
-    /// <summary>d·2⁶⁴ per block (see the class remarks).</summary>
+    /// <summary>d·2⁴⁸ per block (see the class remarks).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float* BitScales(byte* row, int n) => (float*)(PairSums(row, n) + n / 64);
 
-    /// <summary>−8·s·2⁶⁴ per block: the Q4_0 offset term in the units of <see cref="BitScales"/>.</summary>
+    /// <summary>−8·s·2⁴⁸ per block: the Q4_0 offset term in the units of <see cref="BitScales"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float* BitOffsets(byte* row, int n) => BitScales(row, n) + n / 32;
 

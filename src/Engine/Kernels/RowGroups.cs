@@ -81,7 +81,7 @@ public unsafe struct RowGroups
 
     /// <summary>
     /// The 8 halves at <paramref name="p"/> as floats times 2⁻¹¹² (exact, subnormals included): <see cref="Halves"/>
-    /// without its multiply, for kernels whose activation factors carry 2⁶⁴ (<see cref="Q8Act.BitScales"/>) and whose
+    /// without its multiply, for kernels whose activation factors carry 2⁴⁸ (<see cref="Q8Act.BitScales"/>) and whose
     /// result is multiplied by <see cref="HalfBitsToValue"/> once at the end. Inf/NaN halves are never packed.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -91,8 +91,8 @@ public unsafe struct RowGroups
         return (Avx2.ShiftLeftLogical(h, 13) & Vector256.Create(unchecked((int)0x8FFFFFFF))).AsSingle();
     }
 
-    /// <summary>2⁴⁸ = 2¹¹² / 2⁶⁴: turns Σ <see cref="HalfBits"/> · (activation factor · 2⁶⁴) into the value.</summary>
-    internal const float HalfBitsToValue = 281474976710656f;
+    /// <summary>2⁶⁴ = 2¹¹² / 2⁴⁸: turns Σ <see cref="HalfBits"/> · (activation factor · 2⁴⁸) into the value.</summary>
+    internal const float HalfBitsToValue = 18446744073709551616f;
 
     /// <summary>
     /// Packs formats whose 32-block is one half scale then <paramref name="pieces"/> × 4 quant bytes (Q4_0: 4, Q8_0: 8):
@@ -122,6 +122,24 @@ public unsafe struct RowGroups
             }
         }
         return finite;
+    }
+
+    /// <summary>
+    /// <see cref="ByFours"/> for several tokens; for one token, <paramref name="dot1Pair"/> over two adjacent groups at a
+    /// time (rows 0-15 to y[0..15]) and <paramref name="dot1"/> for an odd last group.
+    /// </summary>
+    internal static void ByFoursOrPairs(delegate*<byte*, byte*, long, float*, long, int, void> dot4, delegate*<byte*, byte*, float*, int, void> dot1,
+        delegate*<byte*, long, byte*, float*, int, void> dot1Pair, byte* group, int groups, long groupBytes, byte* act, long actStride, int nTok,
+        float* y, long yStride, int n)
+    {
+        if (nTok != 1)
+        {
+            ByFours(dot4, dot1, group, groups, groupBytes, act, actStride, nTok, y, yStride, n);
+            return;
+        }
+        int g = 0;
+        for (; g + 2 <= groups; g += 2) dot1Pair(group + g * groupBytes, groupBytes, act, y + Rows * g, n);
+        if (g < groups) dot1(group + g * groupBytes, act, y + Rows * g, n);
     }
 
     /// <summary>
