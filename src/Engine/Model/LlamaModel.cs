@@ -365,7 +365,6 @@ public sealed unsafe partial class LlamaModel : IDisposable
         int per = (kvHeads + count - 1) / count;
         int start = index * per, end = Math.Min(kvHeads, start + per);
         float* buf = j->Rows + (long)index * AttentionChunk * j->RowStride;
-        bool f16 = j->Rows != null;
         long ss = j->AttStride;
         float* scores = j->Att + (long)index * PrefillAttentionTokens * group * ss; // [token][g][position]
         for (int kvh = start; kvh < end; kvh++)
@@ -376,36 +375,41 @@ public sealed unsafe partial class LlamaModel : IDisposable
             for (int b0 = 0; b0 < j->Tokens; b0 += PrefillAttentionTokens)
             {
                 int nt = Math.Min(PrefillAttentionTokens, j->Tokens - b0);
-                int first = j->Pos + b0 + 1, last = first + nt - 1; // positions seen by the first and the last token
-                for (int t = 0; t < last; t += AttentionChunk)
-                {
-                    int m = Math.Min(AttentionChunk, last - t);
-                    float* rows = CachedRows(k, t, m, hd, f16, buf);
-                    for (int b = Math.Max(0, t + 1 - first); b < nt; b++)
-                    {
-                        float* q = j->Q + (long)(b0 + b) * qStride + h0 * hd;
-                        int mb = Math.Min(m, first + b - t);
-                        for (int g = 0; g < group; g++)
-                            Ops.Scores(q + g * hd, rows, hd, mb, j->Scale, scores + (b * group + g) * ss + t);
-                    }
-                }
+                PrefillPass(j, k, values: false, h0, b0, nt, scores, buf);
                 for (int b = 0; b < nt; b++)
                     for (int g = 0; g < group; g++)
                     {
-                        Ops.Softmax(scores + (b * group + g) * ss, first + b);
+                        Ops.Softmax(scores + (b * group + g) * ss, j->Pos + b0 + b + 1); // the positions token b sees
                         new Span<float>(j->Out + (long)(b0 + b) * qStride + (h0 + g) * hd, hd).Clear();
                     }
-                for (int t = 0; t < last; t += AttentionChunk)
+                PrefillPass(j, v, values: true, h0, b0, nt, scores, buf);
+            }
+        }
+    }
+
+    /// <summary>
+    /// One pass of <see cref="PrefillAttentionHeads"/> over the cached rows of the KV head whose first query head is
+    /// <paramref name="h0"/>, for tokens b0..b0+nt: the scores against the keys, or the score-weighted sum of the values.
+    /// Each chunk of rows is converted once and used by every token that sees it, over the rows that token sees.
+    /// </summary>
+    private static void PrefillPass(AttentionJob* j, byte* cache, bool values, int h0, int b0, int nt, float* scores, float* buf)
+    {
+        int hd = j->HeadDim, group = j->Group, qStride = j->Heads * hd;
+        long ss = j->AttStride;
+        int first = j->Pos + b0 + 1, last = first + nt - 1; // positions seen by the first and the last token
+        for (int t = 0; t < last; t += AttentionChunk)
+        {
+            int m = Math.Min(AttentionChunk, last - t);
+            float* rows = CachedRows(cache, t, m, hd, j->Rows != null, buf);
+            for (int b = Math.Max(0, t + 1 - first); b < nt; b++)
+            {
+                int mb = Math.Min(m, first + b - t);
+                float* qo = (values ? j->Out : j->Q) + (long)(b0 + b) * qStride + h0 * hd; // the token's queries or outputs
+                for (int g = 0; g < group; g++)
                 {
-                    int m = Math.Min(AttentionChunk, last - t);
-                    float* rows = CachedRows(v, t, m, hd, f16, buf);
-                    for (int b = Math.Max(0, t + 1 - first); b < nt; b++)
-                    {
-                        float* o = j->Out + (long)(b0 + b) * qStride + h0 * hd;
-                        int mb = Math.Min(m, first + b - t);
-                        for (int g = 0; g < group; g++)
-                            Ops.WeightedSum(scores + (b * group + g) * ss + t, rows, hd, mb, o + g * hd);
-                    }
+                    float* att = scores + (b * group + g) * ss + t;
+                    if (values) Ops.WeightedSum(att, rows, hd, mb, qo + g * hd);
+                    else Ops.Scores(qo + g * hd, rows, hd, mb, j->Scale, att);
                 }
             }
         }
