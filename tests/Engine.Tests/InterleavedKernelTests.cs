@@ -172,10 +172,79 @@ public unsafe class InterleavedKernelTests
     }
 
     [Theory]
-    [MemberData(nameof(Types))]
-    public void Interleaved_model_gives_the_plain_models_logits(GgmlType type)
+    [InlineData(GgmlType.Q4_0, 2e-4f)]
+    [InlineData(GgmlType.Q8_0, 2e-3f)]
+    [InlineData(GgmlType.Q4_K, 5e-3f)]
+    [InlineData(GgmlType.Q6_K, 5e-2f)]
+    public void Scales_shifted_out_of_the_subnormal_range_give_bit_identical_results(GgmlType type, float weights)
     {
-        var shape = new Shape(Dim: 256, Heads: 4, KvHeads: 2, HeadDim: 64, Ff: 512, Layers: 2, Vocab: 320, Type: type, Context: 64);
+        const int rows = 24, n = 1024, tokens = 5; // a pair and a single group; a four-token pass and a single token
+        if (!Supports(type, rows, n)) return;
+        var form = Form(type);
+        byte[] packed = Pack(type, Quants.Quantize(type, RandomFloats(rows * n, 8, weights)), rows, n), act = Activations(type, n, tokens, 80);
+        int stride = Q8Act.RowBytes(n);
+        var before = new float[tokens * rows];
+        var after = new float[tokens * rows];
+        fixed (byte* pp = packed) fixed (byte* pa = act) fixed (float* pb = before) fixed (float* pf = after)
+        {
+            GroupDot(type, pp, rows / 8, pa, stride, tokens, pb, rows, n);
+            int min = int.MaxValue, max = int.MinValue;
+            ScaleShift.ExponentRange(pp, packed.Length, form.ScaleBlockBytes, form.ScaleHalves, ref min, ref max);
+            Assert.True(min < -14, $"{type}: the smallest scale is 2^{min}, not subnormal");
+            int k = ScaleShift.For(min, max);
+            Assert.InRange(k, 1, 10);
+            ScaleShift.Apply(pp, packed.Length, form.ScaleBlockBytes, form.ScaleHalves, k);
+            int min2 = int.MaxValue, max2 = int.MinValue;
+            ScaleShift.ExponentRange(pp, packed.Length, form.ScaleBlockBytes, form.ScaleHalves, ref min2, ref max2);
+            Assert.Equal((min + k, max + k), (min2, max2));
+            Assert.True(min2 >= -14, $"{type}: 2^{min2} is still subnormal");
+            GroupDot(type, pp, rows / 8, pa, stride, tokens, pf, rows, n);
+            for (int t = 0; t < tokens; t++) ScaleShift.Undo(pf + t * rows, rows, k);
+        }
+        Assert.Equal(before, after);
+    }
+
+    [Fact]
+    public void Shifting_a_half_multiplies_it_by_a_power_of_two_exactly()
+    {
+        for (int h = 0; h < 0x10000; h++)
+        {
+            if ((h & 0x7C00) == 0x7C00) continue; // Inf/NaN are never packed
+            var value = (float)BitConverter.UInt16BitsToHalf((ushort)h);
+            for (int k = 0; k <= 10; k++)
+            {
+                float want = value * (1 << k);
+                if (want != 0 && MathF.Abs(want) < 6.1035156e-5f || MathF.Abs(want) > 65504f) continue; // would be subnormal or not finite
+                Assert.Equal(want, (float)BitConverter.UInt16BitsToHalf(ScaleShift.Shift((ushort)h, k)));
+            }
+        }
+        Assert.Equal(10, ScaleShift.For(-24, 5));
+        Assert.Equal(0, ScaleShift.For(-24, 6));   // 2^6·2^10 would pass the largest half: left alone
+        Assert.Equal(0, ScaleShift.For(-14, 15));  // nothing subnormal
+        Assert.Equal(3, ScaleShift.For(-17, -2));
+    }
+
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void Interleaved_model_gives_the_plain_models_logits(GgmlType type) =>
+        AssertInterleavedGivesPlainLogits(new Shape(Dim: 256, Heads: 4, KvHeads: 2, HeadDim: 64, Ff: 512, Layers: 2, Vocab: 320, Type: type, Context: 64));
+
+    [Theory]
+    [InlineData(GgmlType.Q4_0, 2e-3f)]
+    [InlineData(GgmlType.Q8_0, 2e-2f)]
+    [InlineData(GgmlType.Q4_K, 0.1f)]
+    [InlineData(GgmlType.Q6_K, 1f)]
+    public void Interleaved_model_with_subnormal_scales_gives_the_plain_models_logits(GgmlType type, float weightScale)
+    {
+        var shape = new Shape(Dim: 256, Heads: 4, KvHeads: 2, HeadDim: 64, Ff: 512, Layers: 2, Vocab: 320, Type: type, Context: 64, WeightScale: weightScale);
+        int shifted = AssertInterleavedGivesPlainLogits(shape);
+        if (Supports(type, 8, 256)) Assert.True(shifted > 0, $"{type} ×{weightScale}: no matrix had subnormal scales to shift");
+    }
+
+    /// <summary>Prefill and decode logits of the model with and without interleaving; returns the matrices whose scales were shifted.</summary>
+    private static int AssertInterleavedGivesPlainLogits(Shape shape)
+    {
+        var type = shape.Type;
         string path = SyntheticModel.Write(shape, seed: 21);
         try
         {
@@ -188,6 +257,7 @@ public unsafe class InterleavedKernelTests
             int[] prompt = [1, 17, 42, 99, 7, 250, 3, 64, 128]; // 9 tokens: four-token passes and a single one
             Compare(a.Prefill(prompt).ToArray(), b.Prefill(prompt).ToArray(), e.Prefill(prompt).ToArray(), "prefill");
             foreach (int tok in new[] { 5, 300, 11 }) Compare(a.Decode(tok).ToArray(), b.Decode(tok).ToArray(), e.Decode(tok).ToArray(), $"decode {tok}");
+            return packed.ScaleShiftedMatrices;
         }
         finally { File.Delete(path); }
 

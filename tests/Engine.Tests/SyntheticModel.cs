@@ -5,7 +5,8 @@ namespace TtEngine.Tests;
 
 /// <summary>Shapes and writer for random-weight llama GGUFs used by the reference-forward tests.</summary>
 internal sealed record Shape(int Dim, int Heads, int KvHeads, int HeadDim, int Ff, int Layers, int Vocab, bool Tied = false,
-    GgmlType Type = GgmlType.F32, float FreqBase = 10000f, int RopeDim = 0, bool RopeFreqs = false, int Context = 64)
+    GgmlType Type = GgmlType.F32, float FreqBase = 10000f, int RopeDim = 0, bool RopeFreqs = false, int Context = 64,
+    float WeightScale = 1f)
 {
     public override string ToString() =>
         $"d{Dim} h{Heads}/{KvHeads} hd{HeadDim} ff{Ff} L{Layers} V{Vocab}{(Tied ? " tied" : "")} {Type}{(RopeFreqs ? " rope_freqs" : "")}";
@@ -34,7 +35,7 @@ internal static class SyntheticModel
         void Mat(string name, int cols, int rows, float std, GgmlType type)
         {
             var data = new float[cols * rows];
-            for (int i = 0; i < data.Length; i++) data[i] = (float)((rng.NextDouble() * 2 - 1) * std * Math.Sqrt(3));
+            for (int i = 0; i < data.Length; i++) data[i] = (float)((rng.NextDouble() * 2 - 1) * std * s.WeightScale * Math.Sqrt(3));
             w.AddTensor(name, type, [cols, rows], Quants.Quantize(type, data));
         }
         void Norm(string name, int n)

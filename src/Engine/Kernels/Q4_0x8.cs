@@ -111,10 +111,16 @@ public static unsafe class Q4_0x8
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
         byte* p0 = g0, p1 = g0 + groupBytes;
         sbyte* a = (sbyte*)act;
+        var prefetch = new StreamPrefetch.Pair(groupBytes);
         for (; b < nb; b++, p0 += BlockBytes, p1 += BlockBytes, a += 32)
         {
-            PrefetchEveryFourBlocks(p0, b, nb);
-            PrefetchEveryFourBlocks(p1, b, nb);
+            if ((b & 3) == 0)
+            {
+                // the next four blocks (9 lines) of both streams; past the group's end the next group of each is read anyway
+                prefetch.At((long)b * BlockBytes);
+                prefetch.Ahead576(p0);
+                prefetch.Ahead576(p1);
+            }
             var (s0, s1) = BlockSumsPair(p0 + 16, p1 + 16, a);
             acc0 = Accumulate(acc0, s0, RowGroups.HalfBits(p0), dk[b], ok[b]);
             acc1 = Accumulate(acc1, s1, RowGroups.HalfBits(p1), dk[b], ok[b]);

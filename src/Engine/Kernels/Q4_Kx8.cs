@@ -107,17 +107,20 @@ public static unsafe class Q4_Kx8
         float* da = Q8Act.Scales(act, n);
         int* ps = Q8Act.PairSums(act, n);
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
+        var prefetch = new StreamPrefetch.Pair(groupBytes);
         for (int i = 0; i < n / 256; i++)
         {
             byte* b0 = g0 + (long)i * SuperBytes, b1 = b0 + groupBytes;
-            StreamPrefetch.Ahead(b0, QuantOffset);
-            StreamPrefetch.Ahead(b1, QuantOffset);
+            prefetch.At((long)i * SuperBytes);
+            prefetch.Ahead(b0, QuantOffset);
+            prefetch.Ahead(b1, QuantOffset);
             Vector256<int> dot0 = Vector256<int>.Zero, dot1 = Vector256<int>.Zero;
             for (int p = 0; p < 4; p++)
             {
                 byte* q0 = b0 + QuantOffset + 256 * p, q1 = b1 + QuantOffset + 256 * p;
-                StreamPrefetch.Ahead(q0, 256);
-                StreamPrefetch.Ahead(q1, 256);
+                prefetch.At((long)i * SuperBytes + QuantOffset + 256 * p);
+                prefetch.Ahead(q0, 256);
+                prefetch.Ahead(q1, 256);
                 byte* a = act + 256 * i + 64 * p;
                 // running int16 sums (exact in any order): four live vectors instead of 32 chunk results
                 var (ul, uh, vl, vh) = ChunkPair(default, default, default, default, q0, q1, a, 0);

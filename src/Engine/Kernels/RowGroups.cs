@@ -28,6 +28,9 @@ public unsafe struct RowGroups
     /// </summary>
     public delegate*<byte*, int, byte*, long, int, float*, long, int, void> Dot;
 
+    /// <summary>Bytes of the blocks (or super-blocks) that start with half-precision scales, and how many halves: <see cref="ScaleShift"/>.</summary>
+    public int ScaleBlockBytes, ScaleHalves;
+
     /// <summary>
     /// The kernel reads one activation scale per 256 elements (<see cref="Q8Act.QuantizeSuperBlocks"/>) and sums a
     /// super-block's products in int32: the K-quant forms.
@@ -43,16 +46,16 @@ public unsafe struct RowGroups
         switch (type)
         {
             case GgmlType.Q4_0:
-                form = new RowGroups { GroupBytes = &Q4_0x8.GroupBytes, Pack = &Q4_0x8.Pack, Dot = &Q4_0x8.Dot };
+                form = new RowGroups { GroupBytes = &Q4_0x8.GroupBytes, Pack = &Q4_0x8.Pack, Dot = &Q4_0x8.Dot, ScaleBlockBytes = 144, ScaleHalves = 8 };
                 return true;
             case GgmlType.Q8_0:
-                form = new RowGroups { GroupBytes = &Q8_0x8.GroupBytes, Pack = &Q8_0x8.Pack, Dot = &Q8_0x8.Dot };
+                form = new RowGroups { GroupBytes = &Q8_0x8.GroupBytes, Pack = &Q8_0x8.Pack, Dot = &Q8_0x8.Dot, ScaleBlockBytes = 272, ScaleHalves = 8 };
                 return true;
             case GgmlType.Q4_K:
-                form = new RowGroups { GroupBytes = &Q4_Kx8.GroupBytes, Pack = &Q4_Kx8.Pack, Dot = &Q4_Kx8.Dot, SuperBlockActivations = true };
+                form = new RowGroups { GroupBytes = &Q4_Kx8.GroupBytes, Pack = &Q4_Kx8.Pack, Dot = &Q4_Kx8.Dot, SuperBlockActivations = true, ScaleBlockBytes = 1184, ScaleHalves = 16 };
                 return true;
             case GgmlType.Q6_K:
-                form = new RowGroups { GroupBytes = &Q6_Kx8.GroupBytes, Pack = &Q6_Kx8.Pack, Dot = &Q6_Kx8.Dot, SuperBlockActivations = true };
+                form = new RowGroups { GroupBytes = &Q6_Kx8.GroupBytes, Pack = &Q6_Kx8.Pack, Dot = &Q6_Kx8.Dot, SuperBlockActivations = true, ScaleBlockBytes = 1680, ScaleHalves = 8 };
                 return true;
             default:
                 return false;

@@ -71,6 +71,9 @@ public sealed unsafe partial class LlamaModel : IDisposable
     /// <summary>Matrices copied at load into the 8-row interleaved form (<see cref="EngineOptions.InterleaveWeights"/>).</summary>
     public int InterleavedMatrices { get; }
 
+    /// <summary>Of those, matrices whose half scales were moved out of the subnormal range at load (<see cref="ScaleShift"/>).</summary>
+    internal int ScaleShiftedMatrices => _w.ScaleShiftedMatrices;
+
     /// <summary>Bytes per cached key or value element (2 for the F16 cache, 4 for F32).</summary>
     internal int KvElementBytes => _kvF16 ? 2 : 4;
 
@@ -526,7 +529,10 @@ public sealed unsafe partial class LlamaModel : IDisposable
             int groups = rows / RowGroups.Rows, gPer = (groups + count - 1) / count;
             int g0 = Math.Min(groups, index * gPer), g1 = Math.Min(groups, g0 + gPer);
             long stride = Q8Act.RowBytes(cols);
-            if (g1 > g0) m.GroupDot(m.Packed + g0 * m.PackedGroupBytes, g1 - g0, job->Xq, stride, nb, job->Y + g0 * RowGroups.Rows, rows, cols);
+            if (g1 <= g0) return;
+            m.GroupDot(m.Packed + g0 * m.PackedGroupBytes, g1 - g0, job->Xq, stride, nb, job->Y + g0 * RowGroups.Rows, rows, cols);
+            if (m.PackedScaleShift != 0)
+                for (int b = 0; b < nb; b++) ScaleShift.Undo(job->Y + (long)b * rows + g0 * RowGroups.Rows, (g1 - g0) * RowGroups.Rows, m.PackedScaleShift);
             return;
         }
         if (job->Xq != null)

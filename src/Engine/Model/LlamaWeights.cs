@@ -21,6 +21,7 @@ internal unsafe struct Matrix
     public long PackedGroupBytes;
     public delegate*<byte*, int, byte*, long, int, float*, long, int, void> GroupDot; // kernel over consecutive packed groups of 8 rows
     public bool SuperBlockActivations; // a K-quant: activations get one scale per 256 elements (Q8Act.QuantizeSuperBlocks)
+    public int PackedScaleShift;       // the packed scales are ×2^k (ScaleShift): GroupDot's results are to be ×2^-k
 }
 
 /// <summary>Per-block weights: norms copied to native floats, matrices are views into the map.</summary>
@@ -181,12 +182,19 @@ internal sealed unsafe class LlamaWeights : IDisposable
         {
             long slot = ArenaSlot(ref m);
             if (slot == 0) return;
-            if (InterleaveInto(ref m, next, pool)) count++;
+            if (InterleaveInto(ref m, next, pool))
+            {
+                count++;
+                if (m.PackedScaleShift != 0) ScaleShiftedMatrices++;
+            }
             else PageAdvice.Release(next, slot); // a refused matrix's half-written slot goes back as zero pages
             next += slot;
         });
         return count;
     }
+
+    /// <summary>Interleaved matrices whose scales were moved out of the subnormal range (<see cref="ScaleShift"/>).</summary>
+    public int ScaleShiftedMatrices { get; private set; }
 
     private delegate void MatrixVisitor(ref Matrix m);
 
@@ -215,10 +223,18 @@ internal sealed unsafe class LlamaWeights : IDisposable
     {
         RowGroups.TryGet(m.Type, m.Rows, m.Cols, out var form);
         long groupBytes = form.GroupBytes(m.Cols);
-        var job = new PackJob { Src = m.Data, RowBytes = m.RowBytes, Cols = m.Cols, Groups = m.Rows / RowGroups.Rows, Dst = dst, Pack = form.Pack };
+        var job = new PackJob
+        {
+            Src = m.Data, RowBytes = m.RowBytes, Cols = m.Cols, Groups = m.Rows / RowGroups.Rows, Dst = dst, Pack = form.Pack,
+            GroupBytes = groupBytes, ScaleBlockBytes = form.ScaleBlockBytes, ScaleHalves = form.ScaleHalves,
+            MinExponent = int.MaxValue, MaxExponent = int.MinValue,
+        };
         pool.Run(&PackGroups, &job);
         if (job.NonFinite != 0) return false;
         PageAdvice.Release(m.Data, m.RowBytes * m.Rows);
+        job.Shift = ScaleShift.For(job.MinExponent, job.MaxExponent);
+        if (job.Shift != 0) pool.Run(&ShiftGroups, &job);
+        m.PackedScaleShift = job.Shift;
         m.Packed = dst;
         m.PackedGroupBytes = groupBytes;
         m.GroupDot = form.Dot;
@@ -229,17 +245,38 @@ internal sealed unsafe class LlamaWeights : IDisposable
     private struct PackJob
     {
         public byte* Src, Dst;
-        public long RowBytes;
+        public long RowBytes, GroupBytes;
         public int Cols, Groups, NonFinite;
         public delegate*<byte*, long, int, int, int, byte*, bool> Pack;
+        public int ScaleBlockBytes, ScaleHalves, MinExponent, MaxExponent, Shift;
     }
 
     private static void PackGroups(void* ctx, int index, int count)
     {
         var j = (PackJob*)ctx;
-        int per = (j->Groups + count - 1) / count;
-        int g0 = Math.Min(j->Groups, index * per), g1 = Math.Min(j->Groups, g0 + per);
+        var (g0, g1) = Share(j, index, count);
         if (!j->Pack(j->Src, j->RowBytes, j->Cols, g0, g1, j->Dst)) Interlocked.Exchange(ref j->NonFinite, 1);
+        // the scales' range while the groups are still in cache
+        int min = int.MaxValue, max = int.MinValue;
+        ScaleShift.ExponentRange(j->Dst + g0 * j->GroupBytes, (g1 - g0) * j->GroupBytes, j->ScaleBlockBytes, j->ScaleHalves, ref min, ref max);
+        for (int seen = Volatile.Read(ref j->MinExponent); min < seen && Interlocked.CompareExchange(ref j->MinExponent, min, seen) != seen;)
+            seen = Volatile.Read(ref j->MinExponent);
+        for (int seen = Volatile.Read(ref j->MaxExponent); max > seen && Interlocked.CompareExchange(ref j->MaxExponent, max, seen) != seen;)
+            seen = Volatile.Read(ref j->MaxExponent);
+    }
+
+    private static void ShiftGroups(void* ctx, int index, int count)
+    {
+        var j = (PackJob*)ctx;
+        var (g0, g1) = Share(j, index, count);
+        ScaleShift.Apply(j->Dst + g0 * j->GroupBytes, (g1 - g0) * j->GroupBytes, j->ScaleBlockBytes, j->ScaleHalves, j->Shift);
+    }
+
+    private static (int, int) Share(PackJob* j, int index, int count)
+    {
+        int per = (j->Groups + count - 1) / count;
+        int g0 = Math.Min(j->Groups, index * per);
+        return (g0, Math.Min(j->Groups, g0 + per));
     }
 
     public void Dispose()
