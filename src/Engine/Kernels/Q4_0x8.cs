@@ -152,7 +152,7 @@ public static unsafe class Q4_0x8
             Avx2.MultiplyAddAdjacent(RowGroups.LowNibbles(v), lo) + Avx2.MultiplyAddAdjacent(RowGroups.HighNibbles(v), hi));
     }
 
-    private static void Dot4(byte* group, byte* act, long actStride, float* y, long yStride, int n)
+    private static void Dot4(byte* group, byte* act, long actStride, float* y, long yStride, int n, bool prefetch)
     {
         int nb = n / 32;
         byte* a1 = act + actStride, a2 = a1 + actStride, a3 = a2 + actStride;
@@ -162,7 +162,7 @@ public static unsafe class Q4_0x8
         for (int b = 0; b < nb; b++)
         {
             byte* blk = group + (long)b * BlockBytes;
-            StreamPrefetch.Ahead(blk, BlockBytes);
+            if (prefetch) StreamPrefetch.Ahead(blk, BlockBytes);
             int o = b * 32;
             // running sums per token, chunk after chunk: four live int16 vectors instead of sixteen (which spilled)
             var (s0, s1, s2, s3) = Chunk4(default, default, default, default, blk + 16, act + o, a1 + o, a2 + o, a3 + o, 0);

@@ -196,7 +196,24 @@ public static unsafe class Q4_Kx8
             Avx2.MultiplyAddAdjacent(RowGroups.HighNibbles(w), Vector256.Create(*(int*)(a + 32 + 4 * c)).AsSByte()));
     }
 
-    private static void Dot4(byte* group, byte* act, long actStride, float* y, long yStride, int n)
+    /// <summary>
+    /// Four tokens' running sums plus piece c of a chunk: its low nibbles (the chunk's first sub-block) against each
+    /// token's activations at a, or with <paramref name="high"/> its high nibbles (the second sub-block) against a + 32.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<short>, Vector256<short>, Vector256<short>, Vector256<short>) Nibbles4(Vector256<short> s0, Vector256<short> s1,
+        Vector256<short> s2, Vector256<short> s3, byte* q, byte* a0, byte* a1, byte* a2, byte* a3, int c, bool high)
+    {
+        var w = Vector256.Load(q + 32 * c);
+        var u = high ? RowGroups.HighNibbles(w) : RowGroups.LowNibbles(w);
+        int k = 4 * c + (high ? 32 : 0);
+        return (s0 + Avx2.MultiplyAddAdjacent(u, Vector256.Create(*(int*)(a0 + k)).AsSByte()),
+            s1 + Avx2.MultiplyAddAdjacent(u, Vector256.Create(*(int*)(a1 + k)).AsSByte()),
+            s2 + Avx2.MultiplyAddAdjacent(u, Vector256.Create(*(int*)(a2 + k)).AsSByte()),
+            s3 + Avx2.MultiplyAddAdjacent(u, Vector256.Create(*(int*)(a3 + k)).AsSByte()));
+    }
+
+    private static void Dot4(byte* group, byte* act, long actStride, float* y, long yStride, int n, bool prefetch)
     {
         byte* a1 = act + actStride, a2 = a1 + actStride, a3 = a2 + actStride;
         float* da0 = Q8Act.Scales(act, n), da1 = Q8Act.Scales(a1, n), da2 = Q8Act.Scales(a2, n), da3 = Q8Act.Scales(a3, n);
@@ -205,31 +222,41 @@ public static unsafe class Q4_Kx8
         for (int i = 0; i < n / 256; i++)
         {
             byte* blk = group + (long)i * SuperBytes;
-            StreamPrefetch.Ahead(blk, SuperBytes);
+            if (prefetch) StreamPrefetch.Ahead(blk, SuperBytes);
             Vector256<int> dot0 = default, dot1 = default, dot2 = default, dot3 = default;
             for (int p = 0; p < 4; p++)
             {
                 byte* q = blk + QuantOffset + 256 * p;
                 int o = 256 * i + 64 * p;
-                Vector256<short> l0 = default, l1 = default, l2 = default, l3 = default, h0 = default, h1 = default, h2 = default, h3 = default;
-                for (int c = 0; c < 8; c++)
-                {
-                    var w = Vector256.Load(q + 32 * c);
-                    Vector256<byte> lo = RowGroups.LowNibbles(w), hi = RowGroups.HighNibbles(w);
-                    int k = o + 4 * c;
-                    l0 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(act + k)).AsSByte());
-                    h0 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(act + k + 32)).AsSByte());
-                    l1 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(a1 + k)).AsSByte());
-                    h1 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(a1 + k + 32)).AsSByte());
-                    l2 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(a2 + k)).AsSByte());
-                    h2 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(a2 + k + 32)).AsSByte());
-                    l3 += Avx2.MultiplyAddAdjacent(lo, Vector256.Create(*(int*)(a3 + k)).AsSByte());
-                    h3 += Avx2.MultiplyAddAdjacent(hi, Vector256.Create(*(int*)(a3 + k + 32)).AsSByte());
-                }
-                dot0 += Scaled(l0, h0, blk, p);
-                dot1 += Scaled(l1, h1, blk, p);
-                dot2 += Scaled(l2, h2, blk, p);
-                dot3 += Scaled(l3, h3, blk, p);
+                byte* b0 = act + o, b1 = a1 + o, b2 = a2 + o, b3 = a3 + o;
+                // the low sub-block for the four tokens, then the high one (written out): four running int16 sums live
+                // instead of eight, so nothing spills, and no loop counter or address arithmetic per piece
+                var (s0, s1, s2, s3) = Nibbles4(default, default, default, default, q, b0, b1, b2, b3, 0, high: false);
+                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 1, high: false);
+                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 2, high: false);
+                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 3, high: false);
+                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 4, high: false);
+                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 5, high: false);
+                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 6, high: false);
+                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 7, high: false);
+                var sc = SubScales(blk + 32 + 16 * p);
+                dot0 += Avx2.MultiplyAddAdjacent(s0, sc);
+                dot1 += Avx2.MultiplyAddAdjacent(s1, sc);
+                dot2 += Avx2.MultiplyAddAdjacent(s2, sc);
+                dot3 += Avx2.MultiplyAddAdjacent(s3, sc);
+                (s0, s1, s2, s3) = Nibbles4(default, default, default, default, q, b0, b1, b2, b3, 0, high: true);
+                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 1, high: true);
+                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 2, high: true);
+                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 3, high: true);
+                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 4, high: true);
+                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 5, high: true);
+                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 6, high: true);
+                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 7, high: true);
+                sc = SubScales(blk + 40 + 16 * p);
+                dot0 += Avx2.MultiplyAddAdjacent(s0, sc);
+                dot1 += Avx2.MultiplyAddAdjacent(s1, sc);
+                dot2 += Avx2.MultiplyAddAdjacent(s2, sc);
+                dot3 += Avx2.MultiplyAddAdjacent(s3, sc);
             }
             acc0 = Finish(acc0, dot0, blk, ps0 + 4 * i, da0[8 * i]);
             acc1 = Finish(acc1, dot1, blk, ps1 + 4 * i, da1[8 * i]);

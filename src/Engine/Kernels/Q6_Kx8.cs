@@ -197,7 +197,7 @@ public static unsafe class Q6_Kx8
         Vector256.Store(acc, y);
     }
 
-    private static void Dot4(byte* group, byte* act, long actStride, float* y, long yStride, int n)
+    private static void Dot4(byte* group, byte* act, long actStride, float* y, long yStride, int n, bool prefetch)
     {
         byte* a1 = act + actStride, a2 = a1 + actStride, a3 = a2 + actStride;
         float* da0 = Q8Act.Scales(act, n), da1 = Q8Act.Scales(a1, n), da2 = Q8Act.Scales(a2, n), da3 = Q8Act.Scales(a3, n);
@@ -206,7 +206,7 @@ public static unsafe class Q6_Kx8
         for (int i = 0; i < n / 256; i++)
         {
             byte* blk = group + (long)i * SuperBytes;
-            StreamPrefetch.Ahead(blk, SuperBytes);
+            if (prefetch) StreamPrefetch.Ahead(blk, SuperBytes);
             Vector256<int> dot0 = default, dot1 = default, dot2 = default, dot3 = default;
             for (int j = 0; j < 8; j++)
             {

@@ -61,7 +61,7 @@ public static unsafe class Q8_0x8
         Store(acc, y);
     }
 
-    private static void Dot4(byte* group, byte* act, long actStride, float* y, long yStride, int n)
+    private static void Dot4(byte* group, byte* act, long actStride, float* y, long yStride, int n, bool prefetch)
     {
         byte* a1 = act + actStride, a2 = a1 + actStride, a3 = a2 + actStride;
         float* dk0 = Q8Act.BitScales(act, n), dk1 = Q8Act.BitScales(a1, n), dk2 = Q8Act.BitScales(a2, n), dk3 = Q8Act.BitScales(a3, n);
@@ -69,7 +69,7 @@ public static unsafe class Q8_0x8
         for (int b = 0; b < n / 32; b++)
         {
             byte* blk = group + (long)b * BlockBytes;
-            StreamPrefetch.Ahead(blk, BlockBytes);
+            if (prefetch) StreamPrefetch.Ahead(blk, BlockBytes);
             int o = 32 * b;
             // running sums per token, piece after piece (written out): four live int32 vectors, not eight
             var (s0, s1, s2, s3) = Piece4(default, default, default, default, blk, act + o, a1 + o, a2 + o, a3 + o, 0);

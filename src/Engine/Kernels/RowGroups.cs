@@ -131,7 +131,7 @@ public unsafe struct RowGroups
     /// <see cref="ByFours"/> for several tokens; for one token, <paramref name="dot1Pair"/> over two adjacent groups at a
     /// time (rows 0-15 to y[0..15]) and <paramref name="dot1"/> for an odd last group.
     /// </summary>
-    internal static void ByFoursOrPairs(delegate*<byte*, byte*, long, float*, long, int, void> dot4, delegate*<byte*, byte*, float*, int, void> dot1,
+    internal static void ByFoursOrPairs(delegate*<byte*, byte*, long, float*, long, int, bool, void> dot4, delegate*<byte*, byte*, float*, int, void> dot1,
         delegate*<byte*, long, byte*, float*, int, void> dot1Pair, byte* group, int groups, long groupBytes, byte* act, long actStride, int nTok,
         float* y, long yStride, int n)
     {
@@ -149,13 +149,13 @@ public unsafe struct RowGroups
     /// Runs a form's kernels group by group: the four-token kernel over the tokens four at a time and the one-token kernel
     /// over the rest, while the group is in cache.
     /// </summary>
-    internal static void ByFours(delegate*<byte*, byte*, long, float*, long, int, void> dot4, delegate*<byte*, byte*, float*, int, void> dot1,
+    internal static void ByFours(delegate*<byte*, byte*, long, float*, long, int, bool, void> dot4, delegate*<byte*, byte*, float*, int, void> dot1,
         byte* group, int groups, long groupBytes, byte* act, long actStride, int nTok, float* y, long yStride, int n)
     {
         for (int g = 0; g < groups; g++, group += groupBytes, y += Rows)
         {
             int t = 0;
-            for (; t + 4 <= nTok; t += 4) dot4(group, act + t * actStride, actStride, y + t * yStride, yStride, n);
+            for (; t + 4 <= nTok; t += 4) dot4(group, act + t * actStride, actStride, y + t * yStride, yStride, n, t == 0);
             for (; t < nTok; t++) dot1(group, act + t * actStride, y + t * yStride, n);
         }
     }
