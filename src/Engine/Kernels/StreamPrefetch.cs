@@ -26,10 +26,25 @@ internal static unsafe class StreamPrefetch
     /// more than four lines as a loop, whose counter and address arithmetic cost as much as the kernel's saving.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Ahead576(byte* p)
+    public static void Ahead576(byte* p) => Lines576(p + L1Ahead, p + L2Ahead);
+
+    /// <summary>Prefetches the lines of [p + L1Ahead, +bytes) into L1 and of [p + L2Ahead, +bytes) into L2 (past a buffer's end a prefetch is harmless).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Ahead(byte* p, int bytes) => Lines(p + L1Ahead, p + L2Ahead, bytes);
+
+    /// <summary>The lines of [l1, +bytes) into L1 and of [l2, +bytes) into L2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Lines(byte* l1, byte* l2, int bytes)
     {
         if (!Sse.IsSupported) return;
-        byte* l1 = p + L1Ahead, l2 = p + L2Ahead;
+        for (int o = 0; o < bytes; o += 64) Line(l1, l2, o);
+    }
+
+    /// <summary><see cref="Lines"/> for 576 bytes, written out.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Lines576(byte* l1, byte* l2)
+    {
+        if (!Sse.IsSupported) return;
         Line(l1, l2, 0); Line(l1, l2, 64); Line(l1, l2, 128); Line(l1, l2, 192); Line(l1, l2, 256);
         Line(l1, l2, 320); Line(l1, l2, 384); Line(l1, l2, 448); Line(l1, l2, 512);
     }
@@ -75,38 +90,11 @@ internal static unsafe class StreamPrefetch
 
         /// <summary><see cref="Ahead"/> of a stream whose read position is <paramref name="p"/>, at the offset last given to <see cref="At"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public readonly void Ahead(byte* p, int bytes)
-        {
-            if (!Sse.IsSupported) return;
-            byte* l1 = p + _l1, l2 = p + _l2;
-            for (int o = 0; o < bytes; o += 64)
-            {
-                Sse.Prefetch0(l1 + o);
-                Sse.Prefetch2(l2 + o);
-            }
-        }
+        public readonly void Ahead(byte* p, int bytes) => Lines(p + _l1, p + _l2, bytes);
 
-        /// <summary><see cref="Ahead576"/> of a stream at the offset last given to <see cref="At"/>.</summary>
+        /// <summary><see cref="StreamPrefetch.Ahead576"/> of a stream at the offset last given to <see cref="At"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public readonly void Ahead576(byte* p)
-        {
-            if (!Sse.IsSupported) return;
-            byte* l1 = p + _l1, l2 = p + _l2;
-            Line(l1, l2, 0); Line(l1, l2, 64); Line(l1, l2, 128); Line(l1, l2, 192); Line(l1, l2, 256);
-            Line(l1, l2, 320); Line(l1, l2, 384); Line(l1, l2, 448); Line(l1, l2, 512);
-        }
+        public readonly void Ahead576(byte* p) => Lines576(p + _l1, p + _l2);
     }
 
-    /// <summary>Prefetches the lines of [p + L1Ahead, +bytes) into L1 and of [p + L2Ahead, +bytes) into L2 (past a buffer's end a prefetch is harmless).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Ahead(byte* p, int bytes)
-    {
-        if (!Sse.IsSupported) return;
-        byte* l1 = p + L1Ahead, l2 = p + L2Ahead;
-        for (int o = 0; o < bytes; o += 64)
-        {
-            Sse.Prefetch0(l1 + o);
-            Sse.Prefetch2(l2 + o);
-        }
-    }
 }

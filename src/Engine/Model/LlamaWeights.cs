@@ -223,16 +223,22 @@ internal sealed unsafe class LlamaWeights : IDisposable
     {
         RowGroups.TryGet(m.Type, m.Rows, m.Cols, out var form);
         long groupBytes = form.GroupBytes(m.Cols);
+        int* ranges = stackalloc int[2 * pool.Count]; // each thread's [min, max] scale exponent
         var job = new PackJob
         {
             Src = m.Data, RowBytes = m.RowBytes, Cols = m.Cols, Groups = m.Rows / RowGroups.Rows, Dst = dst, Pack = form.Pack,
-            GroupBytes = groupBytes, ScaleBlockBytes = form.ScaleBlockBytes, ScaleHalves = form.ScaleHalves,
-            MinExponent = int.MaxValue, MaxExponent = int.MinValue,
+            GroupBytes = groupBytes, ScaleBlockBytes = form.ScaleBlockBytes, ScaleHalves = form.ScaleHalves, Ranges = ranges,
         };
         pool.Run(&PackGroups, &job);
         if (job.NonFinite != 0) return false;
         PageAdvice.Release(m.Data, m.RowBytes * m.Rows);
-        job.Shift = ScaleShift.For(job.MinExponent, job.MaxExponent);
+        int min = int.MaxValue, max = int.MinValue;
+        for (int t = 0; t < pool.Count; t++)
+        {
+            min = Math.Min(min, ranges[2 * t]);
+            max = Math.Max(max, ranges[2 * t + 1]);
+        }
+        job.Shift = ScaleShift.For(min, max);
         if (job.Shift != 0) pool.Run(&ShiftGroups, &job);
         m.PackedScaleShift = job.Shift;
         m.Packed = dst;
@@ -248,7 +254,8 @@ internal sealed unsafe class LlamaWeights : IDisposable
         public long RowBytes, GroupBytes;
         public int Cols, Groups, NonFinite;
         public delegate*<byte*, long, int, int, int, byte*, bool> Pack;
-        public int ScaleBlockBytes, ScaleHalves, MinExponent, MaxExponent, Shift;
+        public int ScaleBlockBytes, ScaleHalves, Shift;
+        public int* Ranges;
     }
 
     private static void PackGroups(void* ctx, int index, int count)
@@ -257,12 +264,10 @@ internal sealed unsafe class LlamaWeights : IDisposable
         var (g0, g1) = Share(j, index, count);
         if (!j->Pack(j->Src, j->RowBytes, j->Cols, g0, g1, j->Dst)) Interlocked.Exchange(ref j->NonFinite, 1);
         // the scales' range while the groups are still in cache
-        int min = int.MaxValue, max = int.MinValue;
-        ScaleShift.ExponentRange(j->Dst + g0 * j->GroupBytes, (g1 - g0) * j->GroupBytes, j->ScaleBlockBytes, j->ScaleHalves, ref min, ref max);
-        for (int seen = Volatile.Read(ref j->MinExponent); min < seen && Interlocked.CompareExchange(ref j->MinExponent, min, seen) != seen;)
-            seen = Volatile.Read(ref j->MinExponent);
-        for (int seen = Volatile.Read(ref j->MaxExponent); max > seen && Interlocked.CompareExchange(ref j->MaxExponent, max, seen) != seen;)
-            seen = Volatile.Read(ref j->MaxExponent);
+        int* range = j->Ranges + 2 * index;
+        range[0] = int.MaxValue;
+        range[1] = int.MinValue;
+        ScaleShift.ExponentRange(j->Dst + g0 * j->GroupBytes, (g1 - g0) * j->GroupBytes, j->ScaleBlockBytes, j->ScaleHalves, ref range[0], ref range[1]);
     }
 
     private static void ShiftGroups(void* ctx, int index, int count)
