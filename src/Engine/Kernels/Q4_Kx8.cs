@@ -197,6 +197,28 @@ public static unsafe class Q4_Kx8
     }
 
     /// <summary>
+    /// Four tokens' int32 sums plus one sub-block of a chunk (its low nibbles, or with <paramref name="high"/> its high
+    /// ones) times the sub-block's 8 row scales at <paramref name="scales"/>: the 8 pieces written out (no loop counter
+    /// or address arithmetic; the AOT compiler does not unroll).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>) SubBlock4(Vector256<int> d0, Vector256<int> d1,
+        Vector256<int> d2, Vector256<int> d3, byte* q, byte* a0, byte* a1, byte* a2, byte* a3, byte* scales, bool high)
+    {
+        var (s0, s1, s2, s3) = Nibbles4(default, default, default, default, q, a0, a1, a2, a3, 0, high);
+        (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, a0, a1, a2, a3, 1, high);
+        (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, a0, a1, a2, a3, 2, high);
+        (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, a0, a1, a2, a3, 3, high);
+        (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, a0, a1, a2, a3, 4, high);
+        (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, a0, a1, a2, a3, 5, high);
+        (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, a0, a1, a2, a3, 6, high);
+        (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, a0, a1, a2, a3, 7, high);
+        var sc = SubScales(scales);
+        return (d0 + Avx2.MultiplyAddAdjacent(s0, sc), d1 + Avx2.MultiplyAddAdjacent(s1, sc),
+            d2 + Avx2.MultiplyAddAdjacent(s2, sc), d3 + Avx2.MultiplyAddAdjacent(s3, sc));
+    }
+
+    /// <summary>
     /// Four tokens' running sums plus piece c of a chunk: its low nibbles (the chunk's first sub-block) against each
     /// token's activations at a, or with <paramref name="high"/> its high nibbles (the second sub-block) against a + 32.
     /// </summary>
@@ -229,34 +251,10 @@ public static unsafe class Q4_Kx8
                 byte* q = blk + QuantOffset + 256 * p;
                 int o = 256 * i + 64 * p;
                 byte* b0 = act + o, b1 = a1 + o, b2 = a2 + o, b3 = a3 + o;
-                // the low sub-block for the four tokens, then the high one (written out): four running int16 sums live
-                // instead of eight, so nothing spills, and no loop counter or address arithmetic per piece
-                var (s0, s1, s2, s3) = Nibbles4(default, default, default, default, q, b0, b1, b2, b3, 0, high: false);
-                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 1, high: false);
-                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 2, high: false);
-                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 3, high: false);
-                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 4, high: false);
-                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 5, high: false);
-                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 6, high: false);
-                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 7, high: false);
-                var sc = SubScales(blk + 32 + 16 * p);
-                dot0 += Avx2.MultiplyAddAdjacent(s0, sc);
-                dot1 += Avx2.MultiplyAddAdjacent(s1, sc);
-                dot2 += Avx2.MultiplyAddAdjacent(s2, sc);
-                dot3 += Avx2.MultiplyAddAdjacent(s3, sc);
-                (s0, s1, s2, s3) = Nibbles4(default, default, default, default, q, b0, b1, b2, b3, 0, high: true);
-                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 1, high: true);
-                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 2, high: true);
-                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 3, high: true);
-                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 4, high: true);
-                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 5, high: true);
-                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 6, high: true);
-                (s0, s1, s2, s3) = Nibbles4(s0, s1, s2, s3, q, b0, b1, b2, b3, 7, high: true);
-                sc = SubScales(blk + 40 + 16 * p);
-                dot0 += Avx2.MultiplyAddAdjacent(s0, sc);
-                dot1 += Avx2.MultiplyAddAdjacent(s1, sc);
-                dot2 += Avx2.MultiplyAddAdjacent(s2, sc);
-                dot3 += Avx2.MultiplyAddAdjacent(s3, sc);
+                // the low sub-block for the four tokens, then the high one: four running int16 sums live instead of
+                // eight, so nothing spills
+                (dot0, dot1, dot2, dot3) = SubBlock4(dot0, dot1, dot2, dot3, q, b0, b1, b2, b3, blk + 32 + 16 * p, high: false);
+                (dot0, dot1, dot2, dot3) = SubBlock4(dot0, dot1, dot2, dot3, q, b0, b1, b2, b3, blk + 40 + 16 * p, high: true);
             }
             acc0 = Finish(acc0, dot0, blk, ps0 + 4 * i, da0[8 * i]);
             acc1 = Finish(acc1, dot1, blk, ps1 + 4 * i, da1[8 * i]);
