@@ -23,6 +23,70 @@ public unsafe class KvCacheTests
     }
 
     [Fact]
+    public void HalfBits_are_every_finite_halfs_value_over_2_to_the_112_exactly()
+    {
+        var src = new ushort[65536 + 5]; // + a tail the scalar loop converts
+        for (int i = 0; i < src.Length; i++) src[i] = (ushort)i;
+        var dst = new float[src.Length];
+        var next = new byte[2 * src.Length]; // what the conversion prefetches: any readable memory
+        fixed (ushort* s = src) fixed (float* d = dst) fixed (byte* p = next) Ops.HalfBitsToFloat(s, d, src.Length, p);
+        for (int i = 0; i < src.Length; i++)
+        {
+            float value = Quants.HalfToFloat(src[i]);
+            if (!float.IsFinite(value)) continue; // documented: Inf and NaN are kept away from it
+            float want = (float)((double)value / Ops.HalfBitsUnit); // exact: a half / 2^112 is ≥ 2^-136, above float's 2^-149
+            Assert.True(BitConverter.SingleToInt32Bits(want) == BitConverter.SingleToInt32Bits(dst[i]), $"half 0x{src[i]:X4}: {dst[i]} vs {want}");
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Reading_the_F16_cache_as_half_bits_gives_the_exact_conversions_logits(int threads)
+    {
+        var shape = new Shape(Dim: 256, Heads: 8, KvHeads: 2, HeadDim: 64, Ff: 256, Layers: 2, Vocab: 300, Type: GgmlType.Q8_0, Context: 256);
+        string path = SyntheticModel.Write(shape, seed: 23);
+        using var model = LlamaModel.Load(path, new EngineOptions { Threads = threads });
+        var rng = new Random(9);
+        int[] prompt = Enumerable.Range(0, 90).Select(_ => rng.Next(shape.Vocab)).ToArray();
+        using var bits = model.CreateSequence(120);
+        using var exact = model.CreateSequence(120);
+        exact.KvNonFinite = true; // what a cached Inf or NaN does: attention converts every half exactly
+        float[] want = exact.Prefill(prompt).ToArray(), got = bits.Prefill(prompt).ToArray();
+        Assert.False(bits.KvNonFinite);
+        for (int step = 0; ; step++)
+        {
+            Assert.Equal(want, got); // bit for bit: the 2^112 and 2^56 factors are powers of two, folded in exactly
+            if (step == 4) break;
+            int next = rng.Next(shape.Vocab);
+            want = exact.Decode(next).ToArray();
+            got = bits.Decode(next).ToArray();
+        }
+        File.Delete(path);
+    }
+
+    [Fact]
+    public void A_key_beyond_the_half_range_makes_the_logits_NaN_as_an_exact_F16_cache_does()
+    {
+        // F32 weights 10^5 times too large: keys above 65504 round to Inf in the F16 cache, which must not read as finite
+        var shape = new Shape(Dim: 64, Heads: 4, KvHeads: 2, HeadDim: 16, Ff: 128, Layers: 1, Vocab: 300, Context: 64, WeightScale: 1e5f);
+        string path = SyntheticModel.Write(shape, seed: 24);
+        using var model = LlamaModel.Load(path, new EngineOptions { Threads = 1 });
+        using var f32Model = LlamaModel.Load(path, new EngineOptions { Threads = 1, KvCacheType = KvCacheType.F32 });
+        using var s = model.CreateSequence(16);
+        using var f32 = f32Model.CreateSequence(16);
+        int[] prompt = [5, 17, 200];
+        Assert.DoesNotContain(f32.Prefill(prompt).ToArray(), float.IsNaN); // the keys themselves are finite floats
+        float[] logits = s.Prefill(prompt).ToArray();
+        Assert.True(s.KvNonFinite);
+        Assert.Contains(logits, float.IsNaN);
+        Assert.Contains(s.Decode(3).ToArray(), float.IsNaN);
+        s.Truncate(0);
+        Assert.False(s.KvNonFinite);
+        File.Delete(path);
+    }
+
+    [Fact]
     public void FloatToHalf_RoundsToNearest()
     {
         float[] x = [0f, -0f, 1f, -2.5f, 65504f, 1e6f, 6e-8f, 0.1f, 3.14159f];

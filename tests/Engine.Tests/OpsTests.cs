@@ -28,4 +28,37 @@ public unsafe class OpsTests
         }
         Assert.InRange(p.Sum(v => (double)v), 1 - 1e-5, 1 + 1e-5);
     }
+
+    [Theory]
+    [InlineData(4099)]
+    [InlineData(5)]
+    public void Softmax_times_a_power_of_two_is_the_softmax_times_it_exactly(int n)
+    {
+        var rng = new Random(n + 1);
+        float[] x = Enumerable.Range(0, n).Select(_ => 4f - 90f * (float)rng.NextDouble()).ToArray();
+        float[] plain = (float[])x.Clone(), scaled = (float[])x.Clone();
+        fixed (float* a = plain) fixed (float* b = scaled)
+        {
+            Ops.Softmax(a, n);
+            Ops.Softmax(b, n, Ops.HalfBitsUnit);
+        }
+        for (int i = 0; i < n; i++) Assert.Equal(plain[i] * Ops.HalfBitsUnit, scaled[i]);
+    }
+
+    [Fact]
+    public void ScaleIfBelow_scales_only_when_every_magnitude_is_below_the_limit()
+    {
+        float[] x = Enumerable.Range(0, 21).Select(i => i - 10.5f).ToArray();
+        fixed (float* p = x) Assert.True(Ops.ScaleIfBelow(p, x.Length, 4f, 11f));
+        Assert.Equal(Enumerable.Range(0, 21).Select(i => 4f * (i - 10.5f)), x);
+        foreach (float bad in new[] { 1e30f, -1e30f, float.NaN, float.PositiveInfinity })
+            foreach (int at in new[] { 0, 9, 20 }) // in the vector body and in the scalar tail
+            {
+                float[] y = Enumerable.Range(0, 21).Select(i => (float)i).ToArray();
+                y[at] = bad;
+                float[] before = (float[])y.Clone();
+                fixed (float* p = y) Assert.False(Ops.ScaleIfBelow(p, y.Length, 4f, 1e20f));
+                Assert.Equal(before, y);
+            }
+    }
 }

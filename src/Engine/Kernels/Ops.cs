@@ -31,7 +31,13 @@ public static unsafe class Ops
     internal const float SoftmaxFloor = -64f;
 
     /// <summary>In-place softmax over x[0..n) (vectorised max, exp and sum when Vector256 is accelerated); see <see cref="SoftmaxFloor"/>.</summary>
-    public static void Softmax(float* x, int n)
+    public static void Softmax(float* x, int n) => Softmax(x, n, 1f);
+
+    /// <summary>
+    /// <see cref="Softmax(float*, int)"/> times <paramref name="scale"/>, a power of two (attention passes
+    /// <see cref="HalfBitsUnit"/>): each probability is the same rounded value times it, exactly.
+    /// </summary>
+    public static void Softmax(float* x, int n, float scale)
     {
         int i = 0;
         float max = x[0];
@@ -65,7 +71,7 @@ public static unsafe class Ops
             x[i] = d > SoftmaxFloor ? MathF.Exp(d) : 0f;
             sum += x[i];
         }
-        float inv = 1f / sum;
+        float inv = 1f / sum * scale; // ≤ 1 · scale: sum ≥ 1 (the maximum contributes e^0)
         i = 0;
         if (Vector256.IsHardwareAccelerated)
         {
@@ -224,6 +230,80 @@ public static unsafe class Ops
             }
         }
         for (; i < n; i++) dst[i] = Quants.HalfToFloat(src[i]);
+    }
+
+    /// <summary>
+    /// 2¹¹²: a half's exponent and mantissa bits moved into float position, as <see cref="HalfBitsToFloat"/> leaves them,
+    /// are the half's value / 2¹¹² (exact, as the same bits with the exponent bias of a half).
+    /// </summary>
+    public const float HalfBitsUnit = 5.192296858534828e33f;
+
+    /// <summary>
+    /// dst[i] = src[i] / 2¹¹² for finite IEEE halves, exact (see <see cref="HalfBitsUnit"/>): three integer operations per
+    /// eight halves, where <see cref="HalfToFloat"/>'s rebias and Inf/NaN fix-up take eight. Callers fold 2¹¹² into their
+    /// other factor (attention: the queries and the probabilities) and keep Inf and NaN halves away, which come out finite
+    /// here. With <paramref name="prefetchNext"/> not null, the n halves there are prefetched into L1 as these are read
+    /// (one line per line converted): attention gives it the chunk it converts next.
+    /// </summary>
+    public static void HalfBitsToFloat(ushort* src, float* dst, int n, byte* prefetchNext)
+    {
+        int i = 0;
+        if (Avx2.IsSupported)
+        {
+            // sign-extended and shifted into float position: the sign lands in bit 31, its copies in bits 28-30 are cleared
+            var keep = Vector256.Create(unchecked((int)0x8FFFFFFF));
+            for (; i <= n - 32; i += 32)
+            {
+                if (prefetchNext != null) Sse.Prefetch0(prefetchNext + 2 * i);
+                var h0 = Avx2.ConvertToVector256Int32(Vector128.Load((short*)src + i));
+                var h1 = Avx2.ConvertToVector256Int32(Vector128.Load((short*)src + i + 8));
+                var h2 = Avx2.ConvertToVector256Int32(Vector128.Load((short*)src + i + 16));
+                var h3 = Avx2.ConvertToVector256Int32(Vector128.Load((short*)src + i + 24));
+                Vector256.Store((Avx2.ShiftLeftLogical(h0, 13) & keep).AsSingle(), dst + i);
+                Vector256.Store((Avx2.ShiftLeftLogical(h1, 13) & keep).AsSingle(), dst + i + 8);
+                Vector256.Store((Avx2.ShiftLeftLogical(h2, 13) & keep).AsSingle(), dst + i + 16);
+                Vector256.Store((Avx2.ShiftLeftLogical(h3, 13) & keep).AsSingle(), dst + i + 24);
+            }
+        }
+        for (; i < n; i++)
+        {
+            uint h = src[i];
+            dst[i] = BitConverter.UInt32BitsToSingle((h & 0x8000u) << 16 | (h & 0x7FFFu) << 13);
+        }
+    }
+
+    /// <summary>Whether any of the n halves is Inf or NaN (exponent bits all set).</summary>
+    public static bool AnyHalfNonFinite(ushort* h, int n)
+    {
+        for (int i = 0; i < n; i++) if ((h[i] & 0x7C00) == 0x7C00) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// x[i] *= factor if every |x[i]| is below <paramref name="limit"/> (NaN counts as not below); false, leaving x as it
+    /// was, otherwise.
+    /// </summary>
+    public static bool ScaleIfBelow(float* x, int n, float factor, float limit)
+    {
+        int i = 0;
+        bool below = true;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var l = Vector256.Create(limit);
+            var ok = Vector256<float>.AllBitsSet;
+            for (; i <= n - 8; i += 8) ok &= Vector256.LessThan(Vector256.Abs(Vector256.Load(x + i)), l);
+            below = Vector256.ExtractMostSignificantBits(ok) == 0xFF; // (== on float lanes would compare NaN patterns)
+        }
+        for (; i < n && below; i++) below = MathF.Abs(x[i]) < limit;
+        if (!below) return false;
+        i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var f = Vector256.Create(factor);
+            for (; i <= n - 8; i += 8) Vector256.Store(Vector256.Load(x + i) * f, x + i);
+        }
+        for (; i < n; i++) x[i] *= factor;
+        return true;
     }
 
     /// <summary>dst[i] = (Half)src[i] (round to nearest even; overflow to ±Inf).</summary>

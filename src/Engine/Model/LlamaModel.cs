@@ -230,8 +230,8 @@ public sealed unsafe partial class LlamaModel : IDisposable
                     for (int h = 0; h < c.HeadCountKv; h++)
                     {
                         long at = (((long)l * c.HeadCountKv + h) * s.Capacity + pos) * hd;
-                        StoreKv(_k + b * kvDim + h * hd, s.KeyCache, at, hd);
-                        StoreKv(_v + b * kvDim + h * hd, s.ValueCache, at, hd);
+                        StoreKv(_k + b * kvDim + h * hd, s, s.KeyCache, at, hd);
+                        StoreKv(_v + b * kvDim + h * hd, s, s.ValueCache, at, hd);
                     }
                 }
                 if (single is not null && B > 1)
@@ -246,6 +246,7 @@ public sealed unsafe partial class LlamaModel : IDisposable
                         HeadBytes = (long)s.Capacity * hd * KvElementBytes, AttStride = s.AttStride, Heads = c.HeadCount,
                         Group = group, HeadDim = hd, Pos = positions[0], Scale = scale, Tokens = B,
                     };
+                    UseHalfBits(ref att, s, _q, B * qDim);
                     if (_pool.Count == 1) PrefillAttentionHeads(&att, 0, 1);
                     else _pool.Run(&PrefillAttentionHeads, &att);
                 }
@@ -260,6 +261,7 @@ public sealed unsafe partial class LlamaModel : IDisposable
                         HeadBytes = (long)s.Capacity * hd * KvElementBytes, AttStride = s.AttStride, Heads = c.HeadCount,
                         Group = group, HeadDim = hd, Pos = positions[b], Scale = scale,
                     };
+                    UseHalfBits(ref att, s, _q + b * qDim, qDim);
                     if (_pool.Count == 1 || (long)(positions[b] + 1) * qDim < ParallelThreshold)
                         AttentionHeads(&att, 0, 1);
                     else
@@ -319,9 +321,13 @@ public sealed unsafe partial class LlamaModel : IDisposable
     }
 
     /// <summary>cache[at..at+n) = x[0..n) as halves (F16 cache) or floats.</summary>
-    private void StoreKv(float* x, byte* cache, long at, int n)
+    private void StoreKv(float* x, Sequence s, byte* cache, long at, int n)
     {
-        if (_kvF16) Ops.FloatToHalf(x, (ushort*)cache + at, n);
+        if (_kvF16)
+        {
+            Ops.FloatToHalf(x, (ushort*)cache + at, n);
+            if (Ops.AnyHalfNonFinite((ushort*)cache + at, n)) s.KvNonFinite = true; // read exactly from now on (UseHalfBits)
+        }
         else Buffer.MemoryCopy(x, (float*)cache + at, n * 4L, n * 4L);
     }
 
@@ -333,6 +339,7 @@ public sealed unsafe partial class LlamaModel : IDisposable
         public float* Att;     // [heads][AttStride] scratch scores
         public float* Out;     // [heads][hd]
         public float* Rows;    // F16 cache: [threads][AttentionChunk][RowStride] converted rows; null for the F32 cache
+        public bool HalfBits;  // F16 cache read as half bits (value / 2^112): Q and Scale carry 2^56 each, probabilities 2^112
         public long HeadBytes; // bytes between kv heads in KBase/VBase (capacity · hd · element size)
         public int RowStride, AttStride, Heads, Group, HeadDim, Pos;
         public float Scale;
@@ -382,7 +389,7 @@ public sealed unsafe partial class LlamaModel : IDisposable
                 for (int b = 0; b < nt; b++)
                     for (int g = 0; g < group; g++)
                     {
-                        Ops.Softmax(scores + (b * group + g) * ss, j->Pos + b0 + b + 1); // the positions token b sees
+                        Ops.Softmax(scores + (b * group + g) * ss, j->Pos + b0 + b + 1, ProbabilityFactor(j)); // the positions token b sees
                         new Span<float>(j->Out + (long)(b0 + b) * qStride + (h0 + g) * hd, hd).Clear();
                     }
                 PrefillPass(j, v, values: true, h0, b0, nt, scores, buf);
@@ -403,7 +410,7 @@ public sealed unsafe partial class LlamaModel : IDisposable
         for (int t = 0; t < last; t += AttentionChunk)
         {
             int m = Math.Min(AttentionChunk, last - t);
-            float* rows = CachedRows(cache, t, m, hd, j->Rows != null, buf);
+            float* rows = CachedRows(j, cache, t, m, buf, t + AttentionChunk < last ? CachedRow(j, cache, t + AttentionChunk) : null);
             for (int b = Math.Max(0, t + 1 - first); b < nt; b++)
             {
                 int mb = Math.Min(m, first + b - t);
@@ -427,13 +434,48 @@ public sealed unsafe partial class LlamaModel : IDisposable
     /// rows are contiguous in the cache, so the loop streams them; scores come 8 keys at a time (8 FMA chains, one
     /// horizontal reduction per 8 keys), the softmax uses the vectorised exp, and the value sum keeps 8 accumulators.
     /// </summary>
-    /// <summary>Rows t..t+m of one head's cache as floats: in place for an F32 cache, converted into <paramref name="buf"/> for F16.</summary>
-    private static float* CachedRows(byte* head, int t, int m, int hd, bool f16, float* buf)
+    /// <summary>
+    /// Rows t..t+m of one head's cache as floats: in place for an F32 cache, converted into <paramref name="buf"/> for F16
+    /// (as half bits when the job says so), prefetching <paramref name="next"/>, the rows converted after these (or null).
+    /// </summary>
+    private static float* CachedRows(AttentionJob* j, byte* head, int t, int m, float* buf, byte* next)
     {
-        if (!f16) return (float*)head + (long)t * hd;
-        Ops.HalfToFloat((ushort*)head + (long)t * hd, buf, m * hd);
+        int hd = j->HeadDim;
+        if (j->Rows == null) return (float*)head + (long)t * hd;
+        if (j->HalfBits) Ops.HalfBitsToFloat((ushort*)head + (long)t * hd, buf, m * hd, next);
+        else Ops.HalfToFloat((ushort*)head + (long)t * hd, buf, m * hd);
         return buf;
     }
+
+    /// <summary>Row t of one head's F16 cache (where a chunk's prefetch points), or null for the F32 cache (not prefetched).</summary>
+    private static byte* CachedRow(AttentionJob* j, byte* head, int t) =>
+        j->Rows == null ? null : head + (long)t * j->HeadDim * sizeof(ushort);
+
+    /// <summary>
+    /// The queries' factor when the cache is read as half bits: q·2⁵⁶ times k/2¹¹² is q·k/2⁵⁶, a normal float for every
+    /// product above 2⁻⁷⁰ (the scores' scale takes the 2⁵⁶ back), where q times k/2¹¹² would be subnormal for products
+    /// below 2⁻¹⁴, and every FMA with a subnormal takes a microcode assist.
+    /// </summary>
+    private const float QueryHalfBitsFactor = 72057594037927936f; // 2^56
+
+    /// <summary>Queries at or above this (2⁶⁴) are not scaled, and their sequence's F16 cache is converted exactly instead.</summary>
+    private const float QueryHalfBitsLimit = 18446744073709551616f;
+
+    /// <summary>
+    /// Sets up <paramref name="att"/> to read the F16 cache as half bits (<see cref="Ops.HalfBitsToFloat"/>, three
+    /// operations per 8 halves instead of 8): scales the n query floats by <see cref="QueryHalfBitsFactor"/> in place. Not
+    /// for the F32 cache, a sequence whose cache holds an Inf or NaN (they would read as finite), or queries of 2⁶⁴ or
+    /// more; those keep the exact conversion.
+    /// </summary>
+    private void UseHalfBits(ref AttentionJob att, Sequence s, float* q, int n)
+    {
+        if (!_kvF16 || s.KvNonFinite || !Ops.ScaleIfBelow(q, n, QueryHalfBitsFactor, QueryHalfBitsLimit)) return;
+        att.HalfBits = true;
+        att.Scale *= QueryHalfBitsFactor;
+    }
+
+    /// <summary>The probabilities' factor: 2¹¹² against values read as half bits (exact, see <see cref="Ops.Softmax(float*, int, float)"/>), else 1.</summary>
+    private static float ProbabilityFactor(AttentionJob* j) => j->HalfBits ? Ops.HalfBitsUnit : 1f;
 
     private static void AttentionHeads(void* ctx, int index, int count)
     {
@@ -443,28 +485,30 @@ public sealed unsafe partial class LlamaModel : IDisposable
         int per = (kvHeads + count - 1) / count;
         int start = index * per, end = Math.Min(kvHeads, start + per);
         float* buf = j->Rows + (long)index * AttentionChunk * j->RowStride; // F16: this thread's converted rows
-        bool f16 = j->Rows != null;
+        float probability = ProbabilityFactor(j);
         for (int kvh = start; kvh < end; kvh++)
         {
             int h0 = kvh * group;
             byte* k = j->KBase + kvh * j->HeadBytes;
             byte* v = j->VBase + kvh * j->HeadBytes;
+            // each chunk prefetches the next one read: the keys, then the values, then the next head's keys
             for (int t = 0; t < n; t += AttentionChunk)
             {
                 int m = Math.Min(AttentionChunk, n - t);
-                float* rows = CachedRows(k, t, m, hd, f16, buf);
+                float* rows = CachedRows(j, k, t, m, buf, t + AttentionChunk < n ? CachedRow(j, k, t + AttentionChunk) : CachedRow(j, v, 0));
                 for (int g = 0; g < group; g++)
                     Ops.Scores(j->Q + (h0 + g) * hd, rows, hd, m, j->Scale, j->Att + (long)(h0 + g) * j->AttStride + t);
             }
             for (int g = 0; g < group; g++)
             {
-                Ops.Softmax(j->Att + (long)(h0 + g) * j->AttStride, n);
+                Ops.Softmax(j->Att + (long)(h0 + g) * j->AttStride, n, probability);
                 new Span<float>(j->Out + (h0 + g) * hd, hd).Clear();
             }
             for (int t = 0; t < n; t += AttentionChunk)
             {
                 int m = Math.Min(AttentionChunk, n - t);
-                float* rows = CachedRows(v, t, m, hd, f16, buf);
+                float* rows = CachedRows(j, v, t, m, buf, t + AttentionChunk < n ? CachedRow(j, v, t + AttentionChunk)
+                    : kvh + 1 < end ? CachedRow(j, k + j->HeadBytes, 0) : null);
                 for (int g = 0; g < group; g++)
                     Ops.WeightedSum(j->Att + (long)(h0 + g) * j->AttStride + t, rows, hd, m, j->Out + (h0 + g) * hd);
             }

@@ -17,6 +17,7 @@ public sealed unsafe class Sequence : IDisposable
     internal float* Att;         // [heads][AttStride] attention scores, one row per query head
     internal float* LogitsBuf;   // [vocab]
     internal int AttStride;      // floats between heads' score rows
+    internal bool KvNonFinite;   // an Inf or NaN was cached (F16): attention then converts the cache exactly, not as half bits
     private bool _disposed;
 
     internal Sequence(LlamaModel model, int capacity)
@@ -88,6 +89,7 @@ public sealed unsafe class Sequence : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(position);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(position, Position);
         Position = position;
+        if (position == 0) KvNonFinite = false; // kept otherwise: the rows before position are not rescanned
     }
 
     /// <summary>
@@ -111,6 +113,7 @@ public sealed unsafe class Sequence : IDisposable
             Buffer.MemoryCopy(source.ValueCache + from, ValueCache + to, bytes, bytes);
         }
         Position = tokens;
+        KvNonFinite = source.KvNonFinite;
     }
 
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
