@@ -40,6 +40,38 @@ public unsafe class KvCacheTests
     }
 
     [Theory]
+    [InlineData(64, 32)]
+    [InlineData(64, 13)]  // two full groups of 8 keys, then 5 one by one
+    [InlineData(64, 7)]   // only the one-by-one tail
+    [InlineData(128, 8)]
+    [InlineData(40, 19)]
+    public void Four_head_scores_on_half_bits_equal_converting_then_scoring_each_head(int hd, int m)
+    {
+        if (!Ops.CanScoreFourHeads(hd)) return; // no AVX2+FMA: attention keeps the per-head path
+        var rng = new Random(hd * 31 + m);
+        var keys = new ushort[m * hd];
+        for (int i = 0; i < keys.Length; i++) keys[i] = BitConverter.HalfToUInt16Bits((Half)(rng.NextDouble() * 4 - 2));
+        float[] q = Enumerable.Range(0, 4 * hd).Select(_ => (float)(rng.NextDouble() - 0.5) * 7.2e16f).ToArray(); // ×2^56, as attention scales them
+        const int stride = 40;
+        var want = new float[4 * stride];
+        var got = new float[4 * stride];
+        var rows = new float[m * hd];
+        var tail = new float[8 * hd];
+        var next = new byte[m * hd * 2];
+        fixed (ushort* k = keys) fixed (float* pq = q) fixed (float* w = want) fixed (float* g = got) fixed (float* r = rows) fixed (float* t = tail) fixed (byte* p = next)
+        {
+            Ops.HalfBitsToFloat(k, r, m * hd, null);
+            for (int h = 0; h < 4; h++) Ops.Scores(pq + h * hd, r, hd, m, 0.125f, w + h * stride);
+            Ops.ScoresFourHeads(pq, k, hd, m, 0.125f, g, stride, t, p);
+        }
+        for (int h = 0; h < 4; h++)
+            for (int i = 0; i < m; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(want[h * stride + i]) == BitConverter.SingleToInt32Bits(got[h * stride + i]),
+                    $"head {h} key {i}: {got[h * stride + i]} vs {want[h * stride + i]}");
+        Assert.All(got.Where((_, i) => i % stride >= m), v => Assert.Equal(0f, v)); // nothing written past m
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(2)]
     public void Reading_the_F16_cache_as_half_bits_gives_the_exact_conversions_logits(int threads)

@@ -118,6 +118,61 @@ public static unsafe class Ops
     }
 
     /// <summary>
+    /// <see cref="Scores"/> for the 4 query heads of a GQA group (q [4][hd], scores to dst + g·dstStride) against m F16
+    /// key rows read as half bits (<see cref="HalfBitsToFloat"/>): each key row is loaded and converted in registers once
+    /// for the four heads, where converting a chunk to a buffer and reading it back once per head took twice the loads.
+    /// Bit-identical to that: every score is the same FMA chain and the same reduction tree. Two keys by four heads are eight
+    /// FMA chains, reduced by <see cref="Scores"/>'s tree; the rows past the last multiple of 8, which <see cref="Scores"/>
+    /// takes one by one, are converted into <paramref name="tail"/> (8·hd floats) and given to it. Needs AVX2+FMA and hd
+    /// a multiple of 8 (<see cref="CanScoreFourHeads"/>). <paramref name="prefetchNext"/> as for <see cref="HalfBitsToFloat"/>.
+    /// </summary>
+    public static void ScoresFourHeads(float* q, ushort* keys, int hd, int m, float scale, float* dst, long dstStride, float* tail, byte* prefetchNext)
+    {
+        int m8 = m & ~7, rowBytes = 2 * hd;
+        var keep = Vector256.Create(unchecked((int)0x8FFFFFFF));
+        var vs = Vector256.Create(scale);
+        float* q1 = q + hd, q2 = q1 + hd, q3 = q2 + hd;
+        for (int i = 0; i < m8; i += 2)
+        {
+            short* k0 = (short*)keys + (long)i * hd, k1 = k0 + hd;
+            if (prefetchNext != null)
+                for (int o = 0; o < 2 * rowBytes; o += 64) Sse.Prefetch0(prefetchNext + (long)i * rowBytes + o);
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            for (int d = 0; d < hd; d += 8)
+            {
+                var r0 = (Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(Vector128.Load(k0 + d)), 13) & keep).AsSingle();
+                var r1 = (Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(Vector128.Load(k1 + d)), 13) & keep).AsSingle();
+                var h0 = Vector256.Load(q + d);
+                a0 = Fma.MultiplyAdd(h0, r0, a0);
+                a1 = Fma.MultiplyAdd(h0, r1, a1);
+                var h1 = Vector256.Load(q1 + d);
+                a2 = Fma.MultiplyAdd(h1, r0, a2);
+                a3 = Fma.MultiplyAdd(h1, r1, a3);
+                var h2 = Vector256.Load(q2 + d);
+                a4 = Fma.MultiplyAdd(h2, r0, a4);
+                a5 = Fma.MultiplyAdd(h2, r1, a5);
+                var h3 = Vector256.Load(q3 + d);
+                a6 = Fma.MultiplyAdd(h3, r0, a6);
+                a7 = Fma.MultiplyAdd(h3, r1, a7);
+            }
+            // Scores' tree: lanes [head 0 key i, head 0 key i+1, head 1 key i, ..., head 3 key i+1]
+            var s0123 = Avx.HorizontalAdd(Avx.HorizontalAdd(a0, a1), Avx.HorizontalAdd(a2, a3));
+            var s4567 = Avx.HorizontalAdd(Avx.HorizontalAdd(a4, a5), Avx.HorizontalAdd(a6, a7));
+            var sum = (Avx.Permute2x128(s0123, s4567, 0x20) + Avx.Permute2x128(s0123, s4567, 0x31)) * vs;
+            Sse.StoreLow(dst + i, sum.GetLower());
+            Sse.StoreHigh(dst + dstStride + i, sum.GetLower());
+            Sse.StoreLow(dst + 2 * dstStride + i, sum.GetUpper());
+            Sse.StoreHigh(dst + 3 * dstStride + i, sum.GetUpper());
+        }
+        if (m8 == m) return;
+        HalfBitsToFloat((ushort*)keys + (long)m8 * hd, tail, (m - m8) * hd, null);
+        for (int g = 0; g < 4; g++) Scores(q + g * hd, tail, hd, m - m8, scale, dst + g * dstStride + m8);
+    }
+
+    /// <summary>Whether <see cref="ScoresFourHeads"/> runs here for this head dimension.</summary>
+    public static bool CanScoreFourHeads(int hd) => Avx2.IsSupported && Fma.IsSupported && hd % 8 == 0;
+
+    /// <summary>
     /// o[0..hd) += Σ_i w[i] · rows[i] for i &lt; m (rows [m][hd] contiguous). AVX2+FMA with hd a multiple of 32: 32 outputs
     /// held in registers across the rows, even and odd rows in separate FMA chains; otherwise one axpy per row.
     /// </summary>

@@ -486,6 +486,7 @@ public sealed unsafe partial class LlamaModel : IDisposable
         int start = index * per, end = Math.Min(kvHeads, start + per);
         float* buf = j->Rows + (long)index * AttentionChunk * j->RowStride; // F16: this thread's converted rows
         float probability = ProbabilityFactor(j);
+        bool fourHeads = j->HalfBits && group == 4 && Ops.CanScoreFourHeads(hd); // Llama 3's 1B and 8B: 32 query heads over 8 KV heads
         for (int kvh = start; kvh < end; kvh++)
         {
             int h0 = kvh * group;
@@ -495,7 +496,13 @@ public sealed unsafe partial class LlamaModel : IDisposable
             for (int t = 0; t < n; t += AttentionChunk)
             {
                 int m = Math.Min(AttentionChunk, n - t);
-                float* rows = CachedRows(j, k, t, m, buf, t + AttentionChunk < n ? CachedRow(j, k, t + AttentionChunk) : CachedRow(j, v, 0));
+                byte* next = t + AttentionChunk < n ? CachedRow(j, k, t + AttentionChunk) : CachedRow(j, v, 0);
+                if (fourHeads)
+                {
+                    Ops.ScoresFourHeads(j->Q + h0 * hd, (ushort*)k + (long)t * hd, hd, m, j->Scale, j->Att + (long)h0 * j->AttStride + t, j->AttStride, buf, next);
+                    continue;
+                }
+                float* rows = CachedRows(j, k, t, m, buf, next);
                 for (int g = 0; g < group; g++)
                     Ops.Scores(j->Q + (h0 + g) * hd, rows, hd, m, j->Scale, j->Att + (long)(h0 + g) * j->AttStride + t);
             }
