@@ -72,6 +72,33 @@ public unsafe class KvCacheTests
     }
 
     [Theory]
+    [InlineData(64, 32)]
+    [InlineData(64, 13)]  // an odd row count: the last row goes onto the even chain
+    [InlineData(128, 1)]
+    [InlineData(32, 20)]
+    public void Four_head_weighted_sums_on_half_bits_equal_converting_then_summing_each_head(int hd, int m)
+    {
+        if (!Ops.CanWeighFourHeads(hd)) return; // no AVX2+FMA: attention keeps the per-head path
+        var rng = new Random(hd * 37 + m);
+        var values = new ushort[m * hd];
+        for (int i = 0; i < values.Length; i++) values[i] = BitConverter.HalfToUInt16Bits((Half)(rng.NextDouble() * 4 - 2));
+        const int stride = 40;
+        float[] w = Enumerable.Range(0, 4 * stride).Select(_ => (float)rng.NextDouble() * Ops.HalfBitsUnit).ToArray(); // probabilities ×2^112
+        float[] start = Enumerable.Range(0, 4 * hd).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray(); // earlier chunks' sums
+        float[] want = (float[])start.Clone(), got = (float[])start.Clone();
+        var rows = new float[m * hd];
+        var next = new byte[m * hd * 2];
+        fixed (ushort* v = values) fixed (float* pw = w) fixed (float* pwant = want) fixed (float* pgot = got) fixed (float* r = rows) fixed (byte* p = next)
+        {
+            Ops.HalfBitsToFloat(v, r, m * hd, null);
+            for (int h = 0; h < 4; h++) Ops.WeightedSum(pw + h * stride, r, hd, m, pwant + h * hd);
+            Ops.WeightedSumFourHeads(pw, stride, v, hd, m, pgot, p);
+        }
+        for (int i = 0; i < want.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(want[i]) == BitConverter.SingleToInt32Bits(got[i]), $"head {i / hd} output {i % hd}: {got[i]} vs {want[i]}");
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(2)]
     public void Reading_the_F16_cache_as_half_bits_gives_the_exact_conversions_logits(int threads)

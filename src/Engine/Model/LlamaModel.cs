@@ -487,6 +487,7 @@ public sealed unsafe partial class LlamaModel : IDisposable
         float* buf = j->Rows + (long)index * AttentionChunk * j->RowStride; // F16: this thread's converted rows
         float probability = ProbabilityFactor(j);
         bool fourHeads = j->HalfBits && group == 4 && Ops.CanScoreFourHeads(hd); // Llama 3's 1B and 8B: 32 query heads over 8 KV heads
+        bool fourHeadValues = j->HalfBits && group == 4 && Ops.CanWeighFourHeads(hd);
         for (int kvh = start; kvh < end; kvh++)
         {
             int h0 = kvh * group;
@@ -514,8 +515,13 @@ public sealed unsafe partial class LlamaModel : IDisposable
             for (int t = 0; t < n; t += AttentionChunk)
             {
                 int m = Math.Min(AttentionChunk, n - t);
-                float* rows = CachedRows(j, v, t, m, buf, t + AttentionChunk < n ? CachedRow(j, v, t + AttentionChunk)
-                    : kvh + 1 < end ? CachedRow(j, k + j->HeadBytes, 0) : null);
+                byte* next = t + AttentionChunk < n ? CachedRow(j, v, t + AttentionChunk) : kvh + 1 < end ? CachedRow(j, k + j->HeadBytes, 0) : null;
+                if (fourHeadValues)
+                {
+                    Ops.WeightedSumFourHeads(j->Att + (long)h0 * j->AttStride + t, j->AttStride, (ushort*)v + (long)t * hd, hd, m, j->Out + h0 * hd, next);
+                    continue;
+                }
+                float* rows = CachedRows(j, v, t, m, buf, next);
                 for (int g = 0; g < group; g++)
                     Ops.WeightedSum(j->Att + (long)(h0 + g) * j->AttStride + t, rows, hd, m, j->Out + (h0 + g) * hd);
             }
