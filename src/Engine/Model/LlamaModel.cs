@@ -429,12 +429,6 @@ public sealed unsafe partial class LlamaModel : IDisposable
     private const int AttentionChunk = 32;
 
     /// <summary>
-    /// Causal attention, softmax(q·Kᵀ·scale)·V over positions 0..pos, for a contiguous range of KV heads: each cached key
-    /// and value row is loaded (and, for the F16 cache, converted) once for all query heads of its group (GQA). Each head's
-    /// rows are contiguous in the cache, so the loop streams them; scores come 8 keys at a time (8 FMA chains, one
-    /// horizontal reduction per 8 keys), the softmax uses the vectorised exp, and the value sum keeps 8 accumulators.
-    /// </summary>
-    /// <summary>
     /// Rows t..t+m of one head's cache as floats: in place for an F32 cache, converted into <paramref name="buf"/> for F16
     /// (as half bits when the job says so), prefetching <paramref name="next"/>, the rows converted after these (or null).
     /// </summary>
@@ -477,6 +471,14 @@ public sealed unsafe partial class LlamaModel : IDisposable
     /// <summary>The probabilities' factor: 2¹¹² against values read as half bits (exact, see <see cref="Ops.Softmax(float*, int, float)"/>), else 1.</summary>
     private static float ProbabilityFactor(AttentionJob* j) => j->HalfBits ? Ops.HalfBitsUnit : 1f;
 
+    /// <summary>
+    /// Causal attention, softmax(q·Kᵀ·scale)·V over positions 0..pos, for a contiguous range of KV heads: each cached key
+    /// and value row is loaded (and, for the F16 cache, converted) once for all query heads of its group (GQA). Each head's
+    /// rows are contiguous in the cache, so the loop streams them, each chunk prefetching the next. A group of 4 over a
+    /// cache read as half bits takes the four-head kernels (rows converted in registers); otherwise a chunk is converted
+    /// into the thread's buffer and scored per head (8 keys at a time: 8 FMA chains, one horizontal reduction), the
+    /// softmax uses the vectorised exp, and the value sum keeps 8 accumulators.
+    /// </summary>
     private static void AttentionHeads(void* ctx, int index, int count)
     {
         var j = (AttentionJob*)ctx;
