@@ -129,19 +129,17 @@ public static unsafe class Ops
     public static void ScoresFourHeads(float* q, ushort* keys, int hd, int m, float scale, float* dst, long dstStride, float* tail, byte* prefetchNext)
     {
         int m8 = m & ~7, rowBytes = 2 * hd;
-        var keep = Vector256.Create(unchecked((int)0x8FFFFFFF));
         var vs = Vector256.Create(scale);
         float* q1 = q + hd, q2 = q1 + hd, q3 = q2 + hd;
         for (int i = 0; i < m8; i += 2)
         {
-            short* k0 = (short*)keys + (long)i * hd, k1 = k0 + hd;
-            if (prefetchNext != null)
-                for (int o = 0; o < 2 * rowBytes; o += 64) Sse.Prefetch0(prefetchNext + (long)i * rowBytes + o);
+            ushort* k0 = keys + (long)i * hd, k1 = k0 + hd;
+            if (prefetchNext != null) StreamPrefetch.IntoL1(prefetchNext + (long)i * rowBytes, 2 * rowBytes);
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
             for (int d = 0; d < hd; d += 8)
             {
-                var r0 = (Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(Vector128.Load(k0 + d)), 13) & keep).AsSingle();
-                var r1 = (Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(Vector128.Load(k1 + d)), 13) & keep).AsSingle();
+                var r0 = RowGroups.HalfBits((byte*)(k0 + d));
+                var r1 = RowGroups.HalfBits((byte*)(k1 + d));
                 var h0 = Vector256.Load(q + d);
                 a0 = Fma.MultiplyAdd(h0, r0, a0);
                 a1 = Fma.MultiplyAdd(h0, r1, a1);
@@ -165,7 +163,7 @@ public static unsafe class Ops
             Sse.StoreHigh(dst + 3 * dstStride + i, sum.GetUpper());
         }
         if (m8 == m) return;
-        HalfBitsToFloat((ushort*)keys + (long)m8 * hd, tail, (m - m8) * hd, null);
+        HalfBitsToFloat(keys + (long)m8 * hd, tail, (m - m8) * hd, null);
         for (int g = 0; g < 4; g++) Scores(q + g * hd, tail, hd, m - m8, scale, dst + g * dstStride + m8);
     }
 
@@ -227,7 +225,6 @@ public static unsafe class Ops
     /// </summary>
     public static void WeightedSumFourHeads(float* w, long wStride, ushort* values, int hd, int m, float* o, byte* prefetchNext)
     {
-        var keep = Vector256.Create(unchecked((int)0x8FFFFFFF));
         float* w1 = w + wStride, w2 = w1 + wStride, w3 = w2 + wStride;
         int rowBytes = 2 * hd;
         for (int d = 0; d < hd; d += 8)
@@ -235,14 +232,13 @@ public static unsafe class Ops
             float* o0 = o + d, o1 = o0 + hd, o2 = o1 + hd, o3 = o2 + hd;
             Vector256<float> e0 = Vector256.Load(o0), e1 = Vector256.Load(o1), e2 = Vector256.Load(o2), e3 = Vector256.Load(o3);
             Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default;
-            short* r = (short*)values + d;
+            ushort* r = values + d;
             int i = 0;
             for (; i + 2 <= m; i += 2, r += 2 * hd)
             {
-                if (d == 0 && prefetchNext != null)
-                    for (int b = 0; b < 2 * rowBytes; b += 64) Sse.Prefetch0(prefetchNext + (long)i * rowBytes + b);
-                var even = (Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(Vector128.Load(r)), 13) & keep).AsSingle();
-                var odd = (Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(Vector128.Load(r + hd)), 13) & keep).AsSingle();
+                if (d == 0 && prefetchNext != null) StreamPrefetch.IntoL1(prefetchNext + (long)i * rowBytes, 2 * rowBytes);
+                var even = RowGroups.HalfBits((byte*)r);
+                var odd = RowGroups.HalfBits((byte*)(r + hd));
                 e0 = Fma.MultiplyAdd(Vector256.Create(w[i]), even, e0);
                 f0 = Fma.MultiplyAdd(Vector256.Create(w[i + 1]), odd, f0);
                 e1 = Fma.MultiplyAdd(Vector256.Create(w1[i]), even, e1);
@@ -254,7 +250,7 @@ public static unsafe class Ops
             }
             if (i < m)
             {
-                var last = (Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(Vector128.Load(r)), 13) & keep).AsSingle();
+                var last = RowGroups.HalfBits((byte*)r);
                 e0 = Fma.MultiplyAdd(Vector256.Create(w[i]), last, e0);
                 e1 = Fma.MultiplyAdd(Vector256.Create(w1[i]), last, e1);
                 e2 = Fma.MultiplyAdd(Vector256.Create(w2[i]), last, e2);
@@ -358,19 +354,13 @@ public static unsafe class Ops
         int i = 0;
         if (Avx2.IsSupported)
         {
-            // sign-extended and shifted into float position: the sign lands in bit 31, its copies in bits 28-30 are cleared
-            var keep = Vector256.Create(unchecked((int)0x8FFFFFFF));
-            for (; i <= n - 32; i += 32)
+            for (; i <= n - 32; i += 32) // one line of halves per step
             {
                 if (prefetchNext != null) Sse.Prefetch0(prefetchNext + 2 * i);
-                var h0 = Avx2.ConvertToVector256Int32(Vector128.Load((short*)src + i));
-                var h1 = Avx2.ConvertToVector256Int32(Vector128.Load((short*)src + i + 8));
-                var h2 = Avx2.ConvertToVector256Int32(Vector128.Load((short*)src + i + 16));
-                var h3 = Avx2.ConvertToVector256Int32(Vector128.Load((short*)src + i + 24));
-                Vector256.Store((Avx2.ShiftLeftLogical(h0, 13) & keep).AsSingle(), dst + i);
-                Vector256.Store((Avx2.ShiftLeftLogical(h1, 13) & keep).AsSingle(), dst + i + 8);
-                Vector256.Store((Avx2.ShiftLeftLogical(h2, 13) & keep).AsSingle(), dst + i + 16);
-                Vector256.Store((Avx2.ShiftLeftLogical(h3, 13) & keep).AsSingle(), dst + i + 24);
+                Vector256.Store(RowGroups.HalfBits((byte*)(src + i)), dst + i);
+                Vector256.Store(RowGroups.HalfBits((byte*)(src + i + 8)), dst + i + 8);
+                Vector256.Store(RowGroups.HalfBits((byte*)(src + i + 16)), dst + i + 16);
+                Vector256.Store(RowGroups.HalfBits((byte*)(src + i + 24)), dst + i + 24);
             }
         }
         for (; i < n; i++)

@@ -85,7 +85,8 @@ public unsafe struct RowGroups
     /// <summary>
     /// The 8 halves at <paramref name="p"/> as floats times 2⁻¹¹² (exact, subnormals included): <see cref="Halves"/>
     /// without its multiply, for kernels whose activation factors carry 2⁴⁸ (<see cref="Q8Act.BitScales"/>) and whose
-    /// result is multiplied by <see cref="HalfBitsToValue"/> once at the end. Inf/NaN halves are never packed.
+    /// result is multiplied by <see cref="HalfBitsToValue"/> once at the end. Inf/NaN halves are never packed. Attention
+    /// reads the F16 cache the same way (<see cref="Ops.HalfBitsToFloat"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> HalfBits(byte* p)
