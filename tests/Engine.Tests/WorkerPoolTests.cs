@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using TtEngine.Runtime;
 
 namespace TtEngine.Tests;
@@ -30,6 +31,17 @@ public sealed unsafe class WorkerPoolTests
         Assert.Equal(0, allocated);
     }
 
+    private static void WaitUntilTheWorkerBlocks(WorkerPool pool)
+    {
+        var limit = Stopwatch.StartNew();
+        while (pool.BlockedWorkers == 0)
+        {
+            Assert.True(limit.Elapsed < TimeSpan.FromSeconds(30), "the worker never stopped spinning");
+            Thread.Sleep(10);
+        }
+        Thread.Sleep(20); // on into the futex call (made even if the next Run comes first: it then returns at once)
+    }
+
     private static readonly long[] s_workerBytes = new long[3];
     private static int s_round;
 
@@ -42,19 +54,22 @@ public sealed unsafe class WorkerPoolTests
     public void A_worker_that_blocks_for_the_first_time_allocates_nothing()
     {
         // one pool whose worker blocks once, so the JIT's one-time work on this path (the P/Invoke stub of the futex call,
-        // compiled on the first thread that makes it) is done; the AOT binaries have none (EngineBenchTests covers them)
+        // compiled on the first thread that makes it) is done; the AOT binaries have none (EngineBenchTests covers them).
+        // Waiting for the block itself, not a fixed sleep: on a loaded machine (CI runs the test projects side by side)
+        // the worker's spinning outlasted a 100 ms sleep, the warm-up never blocked, and the measured pool's first block
+        // then showed the JIT's 32 bytes.
         using (var warm = new WorkerPool(2))
         {
             warm.Run(&RecordWorkerAllocations, null);
-            Thread.Sleep(100);
+            WaitUntilTheWorkerBlocks(warm);
             warm.Run(&RecordWorkerAllocations, null);
         }
         using var pool = new WorkerPool(2);
-        // the first Run comes while the worker still spins; during each sleep its spinning runs out and it blocks
+        // the first Run comes while the worker still spins; then its spinning runs out and it blocks before each next Run
         for (s_round = 0; s_round < 3; s_round++)
         {
             pool.Run(&RecordWorkerAllocations, null);
-            Thread.Sleep(100);
+            WaitUntilTheWorkerBlocks(pool);
         }
         Assert.Equal(s_workerBytes[0], s_workerBytes[1]);
         Assert.Equal(s_workerBytes[0], s_workerBytes[2]);

@@ -31,6 +31,9 @@ internal sealed unsafe partial class SpinThenBlockEvent : IDisposable
 
     public void Reset() => Volatile.Write(ref *_word, 0);
 
+    /// <summary>Threads that have stopped spinning and are blocked (or about to block) in <see cref="Wait"/>.</summary>
+    internal int Blocked => Volatile.Read(ref _waiters);
+
     public void Wait()
     {
         var spinner = new SpinWait();

@@ -35,6 +35,17 @@ internal sealed unsafe class WorkerPool : IDisposable
     /// <summary>Threads taking part in each Run, the caller included.</summary>
     public int Count { get; }
 
+    /// <summary>Workers that have stopped spinning and wait for the next Run in the kernel (tests wait for it).</summary>
+    internal int BlockedWorkers
+    {
+        get
+        {
+            int n = 0;
+            for (int i = 1; i < Count; i++) n += _start[i].Blocked;
+            return n;
+        }
+    }
+
     /// <summary>Calls fn(ctx, index, Count) on every thread (index 0 is the caller) and waits for all.</summary>
     public void Run(delegate*<void*, int, int, void> fn, void* ctx)
     {
