@@ -113,13 +113,13 @@ public unsafe class InterleavedKernelTests
 
     [Theory]
     [InlineData(GgmlType.Q4_0, 1024)]
-    [InlineData(GgmlType.Q4_0, 320)] // 10 blocks: the pair kernel's prefetch runs past a whole four-block step
+    [InlineData(GgmlType.Q4_0, 320)] // 10 blocks: the side-by-side kernels' prefetch runs past a whole four-block step
     [InlineData(GgmlType.Q8_0, 320)]
     [InlineData(GgmlType.Q4_K, 512)]
     [InlineData(GgmlType.Q6_K, 512)]
     public void A_range_of_groups_is_bit_identical_to_one_group_at_a_time(GgmlType type, int n)
     {
-        const int groups = 5, rows = 8 * groups; // two pairs and a single group
+        const int groups = 7, rows = 8 * groups; // Q4_0: four groups side by side, a pair, a single one; others: pairs, a single one
         if (!Supports(type, rows, n)) return;
         byte[] packed = Pack(type, Matrix(type, rows, n, 17), rows, n), act = Activations(type, n, 3, 60);
         int stride = Q8Act.RowBytes(n);

@@ -67,10 +67,47 @@ public static unsafe class Q4_0x8
     /// <summary>
     /// y[t·yStride + 8·g + r] = row r of group g · act[t] for r &lt; 8, g &lt; groups and t &lt; nTok (act rows
     /// <paramref name="actStride"/> bytes apart): four tokens per pass over a group, each loaded block used for all four;
-    /// a single token streams two groups at a time (<see cref="Dot1Pair"/>).
+    /// a single token streams four groups at a time (<see cref="Dot1Quad"/>), then two (<see cref="Dot1Pair"/>).
     /// </summary>
     public static void Dot(byte* group, int groups, byte* act, long actStride, int nTok, float* y, long yStride, int n)
-        => RowGroups.ByFoursOrPairs(&Dot4, &Dot1, &Dot1Pair, group, groups, GroupBytes(n), act, actStride, nTok, y, yStride, n);
+        => RowGroups.ByFoursOrSideBySide(&Dot4, &Dot1, &Dot1Pair, &Dot1Quad, group, groups, GroupBytes(n), act, actStride, nTok, y, yStride, n);
+
+    /// <summary>
+    /// <see cref="Dot1"/> for four adjacent groups at once (rows 0-31 to y[0..31]), bit-identical to four <see cref="Dot1"/>
+    /// calls: one thread streams four weight runs side by side, which keeps more memory requests in flight than two.
+    /// Measured against <see cref="Dot1Pair"/> over the same matrix, alternating in one process: +1.4 to +2.7% at 2048
+    /// columns, +3.9 to +4.2% at 8192; 1B Q4_0 one-thread decode +2.5 to +3%.
+    /// </summary>
+    private static void Dot1Quad(byte* g0, long groupBytes, byte* act, float* y, int n)
+    {
+        int nb = n / 32;
+        float* dk = Q8Act.BitScales(act, n), ok = Q8Act.BitOffsets(act, n);
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        byte* p0 = g0, p1 = g0 + groupBytes, p2 = p1 + groupBytes, p3 = p2 + groupBytes;
+        sbyte* a = (sbyte*)act;
+        var prefetch = new StreamPrefetch.SideBySide(groupBytes, 4);
+        for (int b = 0; b < nb; b++, p0 += BlockBytes, p1 += BlockBytes, p2 += BlockBytes, p3 += BlockBytes, a += 32)
+        {
+            if ((b & 3) == 0)
+            {
+                prefetch.At((long)b * BlockBytes);
+                prefetch.Ahead576(p0);
+                prefetch.Ahead576(p1);
+                prefetch.Ahead576(p2);
+                prefetch.Ahead576(p3);
+            }
+            var (s0, s1) = BlockSumsPair(p0 + 16, p1 + 16, a);
+            var (s2, s3) = BlockSumsPair(p2 + 16, p3 + 16, a);
+            acc0 = Accumulate(acc0, s0, RowGroups.HalfBits(p0), dk[b], ok[b]);
+            acc1 = Accumulate(acc1, s1, RowGroups.HalfBits(p1), dk[b], ok[b]);
+            acc2 = Accumulate(acc2, s2, RowGroups.HalfBits(p2), dk[b], ok[b]);
+            acc3 = Accumulate(acc3, s3, RowGroups.HalfBits(p3), dk[b], ok[b]);
+        }
+        Store(acc0, y);
+        Store(acc1, y + RowGroups.Rows);
+        Store(acc2, y + 2 * RowGroups.Rows);
+        Store(acc3, y + 3 * RowGroups.Rows);
+    }
 
     private static void Dot1(byte* group, byte* act, float* y, int n)
     {
@@ -111,7 +148,7 @@ public static unsafe class Q4_0x8
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
         byte* p0 = g0, p1 = g0 + groupBytes;
         sbyte* a = (sbyte*)act;
-        var prefetch = new StreamPrefetch.Pair(groupBytes);
+        var prefetch = new StreamPrefetch.SideBySide(groupBytes, 2);
         for (; b < nb; b++, p0 += BlockBytes, p1 += BlockBytes, a += 32)
         {
             if ((b & 3) == 0)

@@ -96,7 +96,7 @@ public static unsafe class Q4_Kx8
     /// over a group; a single token streams two groups at a time (<see cref="Dot1Pair"/>).
     /// </summary>
     public static void Dot(byte* group, int groups, byte* act, long actStride, int nTok, float* y, long yStride, int n)
-        => RowGroups.ByFoursOrPairs(&Dot4, &Dot1, &Dot1Pair, group, groups, GroupBytes(n), act, actStride, nTok, y, yStride, n);
+        => RowGroups.ByFoursOrSideBySide(&Dot4, &Dot1, &Dot1Pair, null, group, groups, GroupBytes(n), act, actStride, nTok, y, yStride, n);
 
     /// <summary>
     /// <see cref="Dot1"/> for two adjacent groups (rows 0-7 to y[0..7], rows 8-15 to y[8..15]), bit-identical to two
@@ -107,7 +107,7 @@ public static unsafe class Q4_Kx8
         float* da = Q8Act.Scales(act, n);
         int* ps = Q8Act.PairSums(act, n);
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
-        var prefetch = new StreamPrefetch.Pair(groupBytes);
+        var prefetch = new StreamPrefetch.SideBySide(groupBytes, 2);
         for (int i = 0; i < n / 256; i++)
         {
             byte* b0 = g0 + (long)i * SuperBytes, b1 = b0 + groupBytes;

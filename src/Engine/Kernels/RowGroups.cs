@@ -129,12 +129,13 @@ public unsafe struct RowGroups
     }
 
     /// <summary>
-    /// <see cref="ByFours"/> for several tokens; for one token, <paramref name="dot1Pair"/> over two adjacent groups at a
-    /// time (rows 0-15 to y[0..15]) and <paramref name="dot1"/> for an odd last group.
+    /// <see cref="ByFours"/> for several tokens; for one token, <paramref name="dot1Quad"/> (when the form has one) over
+    /// four adjacent groups at a time (rows 0-31 to y[0..31]), then <paramref name="dot1Pair"/> over two, then
+    /// <paramref name="dot1"/> for an odd last group.
     /// </summary>
-    internal static void ByFoursOrPairs(delegate*<byte*, byte*, long, float*, long, int, bool, void> dot4, delegate*<byte*, byte*, float*, int, void> dot1,
-        delegate*<byte*, long, byte*, float*, int, void> dot1Pair, byte* group, int groups, long groupBytes, byte* act, long actStride, int nTok,
-        float* y, long yStride, int n)
+    internal static void ByFoursOrSideBySide(delegate*<byte*, byte*, long, float*, long, int, bool, void> dot4, delegate*<byte*, byte*, float*, int, void> dot1,
+        delegate*<byte*, long, byte*, float*, int, void> dot1Pair, delegate*<byte*, long, byte*, float*, int, void> dot1Quad,
+        byte* group, int groups, long groupBytes, byte* act, long actStride, int nTok, float* y, long yStride, int n)
     {
         if (nTok != 1)
         {
@@ -142,6 +143,8 @@ public unsafe struct RowGroups
             return;
         }
         int g = 0;
+        if (dot1Quad != null)
+            for (; g + 4 <= groups; g += 4) dot1Quad(group + g * groupBytes, groupBytes, act, y + Rows * g, n);
         for (; g + 2 <= groups; g += 2) dot1Pair(group + g * groupBytes, groupBytes, act, y + Rows * g, n);
         if (g < groups) dot1(group + g * groupBytes, act, y + Rows * g, n);
     }

@@ -65,21 +65,23 @@ internal static unsafe class StreamPrefetch
     }
 
     /// <summary>
-    /// Prefetch for a kernel that reads two adjacent groups side by side (groups 2k and 2k+1, then 2k+2 and 2k+3, each
-    /// group <c>groupBytes</c> long): each stream's next bytes are in its own next group, two groups on, not in the
+    /// Prefetch for a kernel that reads adjacent groups side by side (two: groups 2k and 2k+1, then 2k+2 and 2k+3; or four),
+    /// each group <c>groupBytes</c> long: each stream's next bytes are in its own next group, that many groups on, not in a
     /// partner's. With plain <see cref="Ahead"/> a stream's prefetch ran into the partner group, which was being read
     /// anyway, so every second group started cold, unprefetched for its first <see cref="L2Ahead"/> bytes: more than
     /// half of an 8B model's 18 KiB Q4_K groups.
     /// </summary>
-    public struct Pair
+    public struct SideBySide
     {
         private readonly long _groupBytes;
         private long _l1, _l2;       // displacement of the prefetch targets from the read position
-        private long _next1, _next2; // read offset in the group at which a target moves one more group on
+        private long _next1, _next2; // read offset in the group at which a target moves on to the stream's next own group
+        private readonly long _skip;  // the partners' groups, skipped at that move
 
-        public Pair(long groupBytes)
+        public SideBySide(long groupBytes, int streams)
         {
             _groupBytes = groupBytes;
+            _skip = (streams - 1) * groupBytes;
             _l1 = L1Ahead;
             _l2 = L2Ahead;
             _next1 = groupBytes - L1Ahead;
@@ -91,9 +93,9 @@ internal static unsafe class StreamPrefetch
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void At(long offset)
         {
-            // target = p + D + ⌊(offset + D) / groupBytes⌋·groupBytes, kept without a division
-            while (offset >= _next1) { _l1 += _groupBytes; _next1 += _groupBytes; }
-            while (offset >= _next2) { _l2 += _groupBytes; _next2 += _groupBytes; }
+            // target = p + D + ⌊(offset + D) / groupBytes⌋·(streams − 1)·groupBytes, kept without a division
+            while (offset >= _next1) { _l1 += _skip; _next1 += _groupBytes; }
+            while (offset >= _next2) { _l2 += _skip; _next2 += _groupBytes; }
         }
 
         /// <summary><see cref="Ahead"/> of a stream whose read position is <paramref name="p"/>, at the offset last given to <see cref="At"/>.</summary>
