@@ -39,9 +39,12 @@ public static unsafe class Q8_0x8
         return Piece(w, Avx2.Abs(w).AsSByte(), a + 4 * c);
     }
 
-    /// <summary>y[t·yStride + r] = row r · act[t] for the 8 rows of <paramref name="group"/>, t &lt; nTok (four tokens per pass).</summary>
+    /// <summary>
+    /// y[t·yStride + 8·g + r] = row r of group g · act[t] (four tokens per pass); a single token streams four groups at a
+    /// time (<see cref="Dot1Quad"/>).
+    /// </summary>
     public static void Dot(byte* group, int groups, byte* act, long actStride, int nTok, float* y, long yStride, int n)
-        => RowGroups.ByFours(&Dot4, &Dot1, group, groups, GroupBytes(n), act, actStride, nTok, y, yStride, n);
+        => RowGroups.ByFoursOrSideBySide(&Dot4, &Dot1, null, &Dot1Quad, group, groups, GroupBytes(n), act, actStride, nTok, y, yStride, n);
 
     private static void Dot1(byte* group, byte* act, float* y, int n)
     {
@@ -52,14 +55,48 @@ public static unsafe class Q8_0x8
             byte* blk = group + (long)b * BlockBytes;
             // two blocks are 8.5 lines: 9 lines every other block, unrolled (a per-block loop over 5 lines cost more than it saved)
             if ((b & 1) == 0) StreamPrefetch.Ahead576(blk);
-            byte* a = act + 32 * b;
-            // written out: the AOT compiler does not unroll the loop over the 8 pieces
-            var s = ((Piece(blk, a, 0) + Piece(blk, a, 1)) + (Piece(blk, a, 2) + Piece(blk, a, 3)))
-                + ((Piece(blk, a, 4) + Piece(blk, a, 5)) + (Piece(blk, a, 6) + Piece(blk, a, 7)));
-            acc = Accumulate(acc, s, RowGroups.HalfBits(blk), dk[b]);
+            acc = Accumulate(acc, BlockSum(blk, act + 32 * b), RowGroups.HalfBits(blk), dk[b]);
         }
         Store(acc, y);
     }
+
+    /// <summary>
+    /// <see cref="Dot1"/> for four adjacent groups (rows 0-31 to y[0..31]), bit-identical to four <see cref="Dot1"/> calls:
+    /// four weight streams side by side keep more memory requests in flight on one core (see <see cref="Q4_0x8"/>).
+    /// </summary>
+    private static void Dot1Quad(byte* g0, long groupBytes, byte* act, float* y, int n)
+    {
+        float* dk = Q8Act.BitScales(act, n);
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        byte* p0 = g0, p1 = g0 + groupBytes, p2 = p1 + groupBytes, p3 = p2 + groupBytes;
+        var prefetch = new StreamPrefetch.SideBySide(groupBytes, 4);
+        for (int b = 0; b < n / 32; b++, p0 += BlockBytes, p1 += BlockBytes, p2 += BlockBytes, p3 += BlockBytes)
+        {
+            if ((b & 1) == 0)
+            {
+                prefetch.At((long)b * BlockBytes);
+                prefetch.Ahead576(p0);
+                prefetch.Ahead576(p1);
+                prefetch.Ahead576(p2);
+                prefetch.Ahead576(p3);
+            }
+            byte* a = act + 32 * b;
+            acc0 = Accumulate(acc0, BlockSum(p0, a), RowGroups.HalfBits(p0), dk[b]);
+            acc1 = Accumulate(acc1, BlockSum(p1, a), RowGroups.HalfBits(p1), dk[b]);
+            acc2 = Accumulate(acc2, BlockSum(p2, a), RowGroups.HalfBits(p2), dk[b]);
+            acc3 = Accumulate(acc3, BlockSum(p3, a), RowGroups.HalfBits(p3), dk[b]);
+        }
+        Store(acc0, y);
+        Store(acc1, y + RowGroups.Rows);
+        Store(acc2, y + 2 * RowGroups.Rows);
+        Store(acc3, y + 3 * RowGroups.Rows);
+    }
+
+    /// <summary>Σ over the 8 pieces of one block (written out: the AOT compiler does not unroll the loop over them).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> BlockSum(byte* blk, byte* a) =>
+        ((Piece(blk, a, 0) + Piece(blk, a, 1)) + (Piece(blk, a, 2) + Piece(blk, a, 3)))
+        + ((Piece(blk, a, 4) + Piece(blk, a, 5)) + (Piece(blk, a, 6) + Piece(blk, a, 7)));
 
     private static void Dot4(byte* group, byte* act, long actStride, float* y, long yStride, int n, bool prefetch)
     {

@@ -130,8 +130,8 @@ public unsafe struct RowGroups
 
     /// <summary>
     /// <see cref="ByFours"/> for several tokens; for one token, <paramref name="dot1Quad"/> (when the form has one) over
-    /// four adjacent groups at a time (rows 0-31 to y[0..31]), then <paramref name="dot1Pair"/> over two, then
-    /// <paramref name="dot1"/> for an odd last group.
+    /// four adjacent groups at a time (rows 0-31 to y[0..31]), then <paramref name="dot1Pair"/> (when it has one) over
+    /// two, then <paramref name="dot1"/> for the rest.
     /// </summary>
     internal static void ByFoursOrSideBySide(delegate*<byte*, byte*, long, float*, long, int, bool, void> dot4, delegate*<byte*, byte*, float*, int, void> dot1,
         delegate*<byte*, long, byte*, float*, int, void> dot1Pair, delegate*<byte*, long, byte*, float*, int, void> dot1Quad,
@@ -145,8 +145,9 @@ public unsafe struct RowGroups
         int g = 0;
         if (dot1Quad != null)
             for (; g + 4 <= groups; g += 4) dot1Quad(group + g * groupBytes, groupBytes, act, y + Rows * g, n);
-        for (; g + 2 <= groups; g += 2) dot1Pair(group + g * groupBytes, groupBytes, act, y + Rows * g, n);
-        if (g < groups) dot1(group + g * groupBytes, act, y + Rows * g, n);
+        if (dot1Pair != null)
+            for (; g + 2 <= groups; g += 2) dot1Pair(group + g * groupBytes, groupBytes, act, y + Rows * g, n);
+        for (; g < groups; g++) dot1(group + g * groupBytes, act, y + Rows * g, n);
     }
 
     /// <summary>
