@@ -88,14 +88,7 @@ public static unsafe class Q4_0x8
         var prefetch = new StreamPrefetch.SideBySide(groupBytes, 4);
         for (int b = 0; b < nb; b++, p0 += BlockBytes, p1 += BlockBytes, p2 += BlockBytes, p3 += BlockBytes, a += 32)
         {
-            if ((b & 3) == 0)
-            {
-                prefetch.At((long)b * BlockBytes);
-                prefetch.Ahead576(p0);
-                prefetch.Ahead576(p1);
-                prefetch.Ahead576(p2);
-                prefetch.Ahead576(p3);
-            }
+            if ((b & 3) == 0) prefetch.Ahead576((long)b * BlockBytes, p0, p1, p2, p3);
             var (s0, s1) = BlockSumsPair(p0 + 16, p1 + 16, a);
             var (s2, s3) = BlockSumsPair(p2 + 16, p3 + 16, a);
             acc0 = Accumulate(acc0, s0, RowGroups.HalfBits(p0), dk[b], ok[b]);

@@ -72,14 +72,7 @@ public static unsafe class Q8_0x8
         var prefetch = new StreamPrefetch.SideBySide(groupBytes, 4);
         for (int b = 0; b < n / 32; b++, p0 += BlockBytes, p1 += BlockBytes, p2 += BlockBytes, p3 += BlockBytes)
         {
-            if ((b & 1) == 0)
-            {
-                prefetch.At((long)b * BlockBytes);
-                prefetch.Ahead576(p0);
-                prefetch.Ahead576(p1);
-                prefetch.Ahead576(p2);
-                prefetch.Ahead576(p3);
-            }
+            if ((b & 1) == 0) prefetch.Ahead576((long)b * BlockBytes, p0, p1, p2, p3);
             byte* a = act + 32 * b;
             acc0 = Accumulate(acc0, BlockSum(p0, a), RowGroups.HalfBits(p0), dk[b]);
             acc1 = Accumulate(acc1, BlockSum(p1, a), RowGroups.HalfBits(p1), dk[b]);

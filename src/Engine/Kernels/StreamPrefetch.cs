@@ -105,6 +105,17 @@ internal static unsafe class StreamPrefetch
         /// <summary><see cref="StreamPrefetch.Ahead576"/> of a stream at the offset last given to <see cref="At"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Ahead576(byte* p) => Lines576(p + _l1, p + _l2);
+
+        /// <summary>Moves to <paramref name="offset"/> (<see cref="At"/>), then <see cref="Ahead576(byte*)"/> of four streams.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Ahead576(long offset, byte* p0, byte* p1, byte* p2, byte* p3)
+        {
+            At(offset);
+            Lines576(p0 + _l1, p0 + _l2);
+            Lines576(p1 + _l1, p1 + _l2);
+            Lines576(p2 + _l1, p2 + _l2);
+            Lines576(p3 + _l1, p3 + _l2);
+        }
     }
 
 }
