@@ -49,8 +49,7 @@ public unsafe class KvCacheTests
     {
         if (!Ops.CanScoreFourHeads(hd)) return; // no AVX2+FMA: attention keeps the per-head path
         var rng = new Random(hd * 31 + m);
-        var keys = new ushort[m * hd];
-        for (int i = 0; i < keys.Length; i++) keys[i] = BitConverter.HalfToUInt16Bits((Half)(rng.NextDouble() * 4 - 2));
+        ushort[] keys = RandomHalves(rng, m * hd);
         float[] q = Enumerable.Range(0, 4 * hd).Select(_ => (float)(rng.NextDouble() - 0.5) * 7.2e16f).ToArray(); // ×2^56, as attention scales them
         const int stride = 40;
         var want = new float[4 * stride];
@@ -80,8 +79,7 @@ public unsafe class KvCacheTests
     {
         if (!Ops.CanWeighFourHeads(hd)) return; // no AVX2+FMA: attention keeps the per-head path
         var rng = new Random(hd * 37 + m);
-        var values = new ushort[m * hd];
-        for (int i = 0; i < values.Length; i++) values[i] = BitConverter.HalfToUInt16Bits((Half)(rng.NextDouble() * 4 - 2));
+        ushort[] values = RandomHalves(rng, m * hd);
         const int stride = 40;
         float[] w = Enumerable.Range(0, 4 * stride).Select(_ => (float)rng.NextDouble() * Ops.HalfBitsUnit).ToArray(); // probabilities ×2^112
         float[] start = Enumerable.Range(0, 4 * hd).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray(); // earlier chunks' sums
@@ -97,6 +95,10 @@ public unsafe class KvCacheTests
         for (int i = 0; i < want.Length; i++)
             Assert.True(BitConverter.SingleToInt32Bits(want[i]) == BitConverter.SingleToInt32Bits(got[i]), $"head {i / hd} output {i % hd}: {got[i]} vs {want[i]}");
     }
+
+    /// <summary>n halves drawn from [-2, 2): cached keys or values of a plausible size.</summary>
+    private static ushort[] RandomHalves(Random rng, int n) =>
+        Enumerable.Range(0, n).Select(_ => BitConverter.HalfToUInt16Bits((Half)(rng.NextDouble() * 4 - 2))).ToArray();
 
     [Theory]
     [InlineData(1)]
