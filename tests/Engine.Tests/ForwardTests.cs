@@ -1,6 +1,7 @@
 using System.Text.Json;
 using TtEngine.Gguf;
 using TtEngine.Model;
+using TtEngine.Sampling;
 using TtEngine.Tensors;
 
 namespace TtEngine.Tests;
@@ -16,13 +17,6 @@ public class ForwardTests
         float[][] logits = r.GetProperty("logits_pos0_1_2").EnumerateArray()
             .Select(a => a.EnumerateArray().Select(e => e.GetSingle()).ToArray()).ToArray();
         return (prompt, gen, logits);
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> v)
-    {
-        int best = 0;
-        for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
-        return best;
     }
 
     [Theory]
@@ -58,7 +52,7 @@ public class ForwardTests
                     Assert.True(Math.Abs(l[i] - logits[pos][i]) <= logitTolerance, $"pos {pos} logit {i}: {l[i]} vs {logits[pos][i]}");
             if (pos >= prompt.Length - 1)
             {
-                int next = ArgMax(l);
+                int next = Sampler.ArgMax(l);
                 generated.Add(next);
                 all.Add(next);
             }

@@ -119,6 +119,29 @@ public class GenerationTests
     }
 
     [Fact]
+    public void ArgMax_is_the_plain_loops_answer_with_ties_NaNs_infinities_and_signed_zeros()
+    {
+        var rng = new Random(7);
+        float[] pool = [0f, -0f, 1f, -1f, 2.5f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, 1e-45f, -3e38f];
+        for (int trial = 0; trial < 4000; trial++)
+        {
+            int n = rng.Next(0, 70);
+            var v = new float[n];
+            bool fewValues = trial % 2 == 0; // many ties and special values, or random floats with a few NaNs
+            for (int i = 0; i < n; i++)
+                v[i] = fewValues ? pool[rng.Next(pool.Length)] : rng.Next(20) == 0 ? float.NaN : (float)(rng.NextDouble() * 2 - 1);
+            int expected = 0;
+            for (int i = 1; i < n; i++) if (v[i] > v[expected]) expected = i;
+            Assert.Equal(expected, Sampler.ArgMax(v));
+        }
+        var large = new float[128256]; // a Llama 3 vocabulary, the maximum late and tied once
+        for (int i = 0; i < large.Length; i++) large[i] = (float)Math.Sin(i);
+        large[100_003] = 5f;
+        large[120_000] = 5f;
+        Assert.Equal(100_003, Sampler.ArgMax(large));
+    }
+
+    [Fact]
     public void Sampler_TopK1_IsArgMax()
     {
         float[] logits = [0.1f, 3f, 2.9f, -1f];

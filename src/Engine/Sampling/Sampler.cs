@@ -1,3 +1,8 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace TtEngine.Sampling;
 
 /// <summary>Sampling settings. Temperature ≤ 0 means greedy (argmax after penalties).</summary>
@@ -162,12 +167,39 @@ public sealed class Sampler
         }
     }
 
-    /// <summary>Index of the largest value (first on ties).</summary>
+    /// <summary>
+    /// Index of the largest value, the first on ties (−0 and +0 tie); a NaN never wins, except a NaN first value, which
+    /// nothing beats (the rule of the plain loop <c>if (v[i] &gt; v[best]) best = i</c>, which this returns exactly).
+    /// </summary>
     public static int ArgMax(ReadOnlySpan<float> v)
     {
+        // vectorised: a greedy step scans the whole vocabulary (128k logits for Llama 3), and the scalar loop's compare
+        // and branch per element took ~0.3% of a 1B decode step
+        if (Avx.IsSupported && v.Length >= 16 && !float.IsNaN(v[0])) return ArgMaxAvx(v);
         int best = 0;
         for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
         return best;
+    }
+
+    /// <summary><see cref="ArgMax"/> for v[0] not NaN: the maximum of the non-NaN values, then the first index that equals it.</summary>
+    private static int ArgMaxAvx(ReadOnlySpan<float> v)
+    {
+        ref float p = ref MemoryMarshal.GetReference(v);
+        int n = v.Length, i = 0;
+        var m = Vector256.Create(v[0]);
+        // vmaxps returns its second operand when either is NaN: NaN values leave m as it was
+        for (; i <= n - 8; i += 8) m = Avx.Max(Vector256.LoadUnsafe(ref p, (nuint)i), m);
+        float max = v[0];
+        for (int k = 0; k < 8; k++) if (m[k] > max) max = m[k];
+        for (; i < n; i++) if (v[i] > max) max = v[i];
+        var target = Vector256.Create(max);
+        for (i = 0; i <= n - 8; i += 8)
+        {
+            uint hits = Vector256.Equals(Vector256.LoadUnsafe(ref p, (nuint)i), target).ExtractMostSignificantBits();
+            if (hits != 0) return i + BitOperations.TrailingZeroCount(hits);
+        }
+        for (; i < n; i++) if (v[i] == max) return i;
+        return 0; // not reached: max is one of the values
     }
 
     // xorshift64* — stable across .NET versions, unlike System.Random's algorithm choice

@@ -5,6 +5,7 @@ using System.Text.Json;
 using TtEngine.Gguf;
 using TtEngine.Model;
 using TtEngine.Runtime;
+using TtEngine.Sampling;
 
 namespace Ttctl.Commands;
 
@@ -64,16 +65,16 @@ internal static class EngineBenchCommand
 
             // warm-up: fault the mapped weights in and let tiered code settle (not timed)
             seq.Prefill(prompt.AsSpan(0, Math.Min(pp, 32)), ct);
-            seq.Decode(ArgMax(seq.Logits));
+            seq.Decode(Sampler.ArgMax(seq.Logits));
             seq.Truncate(0);
 
             long t0 = Stopwatch.GetTimestamp();
             ReadOnlySpan<float> logits = seq.Prefill(prompt, ct);
             double prefillSeconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
 
-            int token = ArgMax(logits);
+            int token = Sampler.ArgMax(logits);
             logits = seq.Decode(token); // first decode step outside the counters (one-time lazy work)
-            token = ArgMax(logits);
+            token = Sampler.ArgMax(logits);
             long peakRss = PeakRss(); // before the bandwidth probe maps its own buffer
 
             // Decode runs in windows, each followed by the better of two bandwidth-probe passes, and the roofline's bandwidth
@@ -92,7 +93,7 @@ internal static class EngineBenchCommand
                 for (; done < end; done++)
                 {
                     ct.ThrowIfCancellationRequested();
-                    token = ArgMax(seq.Decode(token));
+                    token = Sampler.ArgMax(seq.Decode(token));
                 }
                 double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
                 double now = Math.Max(probe.Pass(), probe.Pass());
@@ -158,13 +159,6 @@ internal static class EngineBenchCommand
 
     /// <summary>Decode windows, each followed by two probe passes (~1 GiB read each: about one 1B-model decode step).</summary>
     private const int ProbeWindows = 8;
-
-    private static int ArgMax(ReadOnlySpan<float> x)
-    {
-        int best = 0;
-        for (int i = 1; i < x.Length; i++) if (x[i] > x[best]) best = i;
-        return best;
-    }
 
     /// <summary>VmHWM from /proc/self/status (bytes), or 0.</summary>
     private static long PeakRss()
