@@ -148,6 +148,34 @@ public unsafe class KvCacheTests
     }
 
     [Fact]
+    public void FloatToHalf_Vectorised_EqualsDotNetsConversion_BitForBit()
+    {
+        // every sign, exponent and top-10 mantissa bits (all that a half can keep), each with the low 13 bits at the
+        // rounding edges (0, 1, just below/at/above the half-way point, all ones) and at a random value: 4.2M floats,
+        // with the NaN payloads, infinities, overflow to Inf and the subnormal halves among them
+        var rng = new Random(5);
+        uint[] lows = [0, 1, 0x0FFF, 0x1000, 0x1001, 0x1FFF];
+        var bits = new uint[(1 << 19) * (lows.Length + 1)];
+        int k = 0;
+        for (uint top = 0; top < 1u << 19; top++)
+        {
+            foreach (uint low in lows) bits[k++] = top << 13 | low;
+            bits[k++] = top << 13 | (uint)rng.Next(1 << 13);
+        }
+        var got = new ushort[bits.Length];
+        fixed (uint* src = bits) fixed (ushort* dst = got)
+        {
+            Ops.FloatToHalf((float*)src, dst, 5); // a tail shorter than a vector
+            Ops.FloatToHalf((float*)src + 5, dst + 5, bits.Length - 5);
+        }
+        for (int i = 0; i < bits.Length; i++)
+        {
+            ushort want = BitConverter.HalfToUInt16Bits((Half)BitConverter.UInt32BitsToSingle(bits[i]));
+            if (got[i] != want) Assert.Fail($"float 0x{bits[i]:X8}: 0x{got[i]:X4}, want 0x{want:X4}");
+        }
+    }
+
+    [Fact]
     public void FloatToHalf_RoundsToNearest()
     {
         float[] x = [0f, -0f, 1f, -2.5f, 65504f, 1e6f, 6e-8f, 0.1f, 3.14159f];

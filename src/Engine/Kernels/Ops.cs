@@ -404,9 +404,45 @@ public static unsafe class Ops
         return true;
     }
 
-    /// <summary>dst[i] = (Half)src[i] (round to nearest even; overflow to ±Inf).</summary>
+    /// <summary>
+    /// dst[i] = (Half)src[i] (round to nearest even; overflow to ±Inf; NaN payloads as .NET keeps them), bit for bit.
+    /// Every new key and value row of the F16 cache goes through here (32 rows per token for the 1B shape); .NET's scalar
+    /// conversion, one element at a time, was ~0.3% of a decode step.
+    /// </summary>
     public static void FloatToHalf(float* src, ushort* dst, int n)
     {
-        for (int i = 0; i < n; i++) dst[i] = BitConverter.HalfToUInt16Bits((Half)src[i]);
+        int i = 0;
+        if (Avx2.IsSupported)
+            for (; i <= n - 8; i += 8)
+                Vector128.Store(FloatToHalf8(Vector256.Load(src + i)), dst + i);
+        for (; i < n; i++) dst[i] = BitConverter.HalfToUInt16Bits((Half)src[i]);
+    }
+
+    /// <summary>
+    /// 8 floats to halves: .NET 9's branchless <c>(Half)float</c>, step for step, on vectors. The rounding is done by the
+    /// FPU: adding 2^(e+13) to a float of exponent e leaves its top 11 significant bits, rounded to nearest even, which
+    /// the shifts then move into half position (subnormal halves fall out of the same add with the exponent floor 2⁻¹⁴).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static Vector128<ushort> FloatToHalf8(Vector256<float> x)
+    {
+        var bits = x.AsUInt32();
+        var sign = Avx2.ShiftRightLogical(bits & Vector256.Create(0x8000_0000u), 16);
+        var realMask = ~Avx.CompareUnordered(x, x).AsUInt32(); // all ones unless NaN
+        // vminps/vmaxps return the second operand when either is NaN: a NaN stays NaN through both, as in the scalar code
+        var value = Avx.Min(Vector256.Create(65520f), (bits & Vector256.Create(0x7FFF_FFFFu)).AsSingle());
+        var exponentOffset = Avx.Max(Vector256.Create(0x3880_0000u).AsSingle(), value).AsUInt32() & Vector256.Create(0x7F80_0000u);
+        exponentOffset += Vector256.Create(13u << 23);
+        var rounded = (value + exponentOffset.AsSingle()).AsUInt32();
+        var nanExponent = ~realMask & Vector256.Create(0x7C00u);
+        rounded -= Vector256.Create(126u << 23);
+        var newExponent = Avx2.ShiftRightLogical(rounded, 13);
+        rounded &= realMask;
+        rounded += newExponent;
+        rounded &= ~nanExponent;
+        rounded |= nanExponent | sign;
+        // the low 16 bits of each lane, in order: pack the two 128-bit halves (values ≤ 0xFFFF, so no saturation)
+        var low = rounded & Vector256.Create(0xFFFFu);
+        return Sse41.PackUnsignedSaturate(low.GetLower().AsInt32(), low.GetUpper().AsInt32());
     }
 }
